@@ -1,0 +1,99 @@
+"""The local audit: collect this machine's facts, judge them, and build the report."""
+
+from __future__ import annotations
+
+import platform
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from . import __version__
+from .checks.browsers import judge_browsers
+from .checks.system import fact_of_check, judge_system
+from .clock import local_offset_text, utc_now, utc_text
+from .facts.base import collect_timed
+from .facts.browser_types import BrowserInstall
+from .facts.system import SYSTEM_COLLECTORS
+from .model import CheckResult, HostIdentity, OsInfo, PolicyRef, Report
+from .policy import Policy
+from .units import Unit
+
+
+@dataclass
+class SectionResult:
+    """What one section of the audit found (its facts, for the report) and judged."""
+
+    name: str
+    facts: Any
+    checks: list[CheckResult] = field(default_factory=list)
+
+
+# A section collects and judges one area under the policy.
+Section = Callable[[Policy], SectionResult]
+
+
+def system_section(policy: Policy) -> SectionResult:
+    facts, durations, errors = collect_timed(SYSTEM_COLLECTORS)
+    checks = judge_system(facts, policy, durations)
+    for check in checks:
+        fact_error = errors.get(fact_of_check(check.id))
+        if fact_error:
+            check.details["collect_error"] = fact_error
+    data = {name: fact.as_dict() for name, fact in facts.items()}
+    if errors:
+        data["_errors"] = errors
+    return SectionResult("system", data, checks)
+
+
+def local_browsers() -> list[BrowserInstall]:
+    if sys.platform == "win32":
+        from .facts.browsers_windows import collect_windows_browsers
+        from .facts.winsource import LiveWindowsSource
+        return collect_windows_browsers(LiveWindowsSource())
+    from .facts.browsers_linux import collect_linux_browsers
+    return collect_linux_browsers()
+
+
+def browser_section(policy: Policy,
+                    collect: Callable[[], list[BrowserInstall]] = local_browsers) -> SectionResult:
+    started = time.perf_counter()
+    browsers = collect()
+    duration_ms = (time.perf_counter() - started) * 1000
+    return SectionResult("browsers", [b.as_fact() for b in browsers],
+                         judge_browsers(browsers, policy, duration_ms))
+
+
+def default_sections() -> list[Section]:
+    return [system_section, browser_section]
+
+
+def run_audit(policy: Policy, *, unit: Optional[Unit] = None, officer: Optional[str] = None,
+              sections: Optional[list[Section]] = None, transport: str = "local") -> Report:
+    """Audit this machine: every section in turn, one report."""
+    started = utc_now()
+    results = [section(policy) for section in (sections or default_sections())]
+    finished = utc_now()
+    facts = {result.name: result.facts for result in results}
+    return Report(
+        report_id=uuid.uuid4().hex,
+        host=HostIdentity(hostname=socket.gethostname(), kind="workstation",
+                          unit_id=unit.unit_id if unit else None, officer=officer,
+                          os=_os_info(facts)),
+        policy=PolicyRef(id=policy.policy_id, sha256=policy.sha256, path=policy.path),
+        started_at=utc_text(started), finished_at=utc_text(finished),
+        utc_offset=local_offset_text(started), transport=transport,
+        probe_version=__version__, facts=facts,
+        checks=[check for result in results for check in result.checks],
+    )
+
+
+def _os_info(facts: dict) -> Optional[OsInfo]:
+    os_fact = facts.get("system", {}).get("os")
+    if not os_fact:
+        return None
+    value = os_fact["value"]
+    return OsInfo(name=value["name"], version=value["version"], build=value["build"],
+                  arch=platform.machine())

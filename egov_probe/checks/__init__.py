@@ -1,0 +1,1 @@
+"""Checks judge collected facts against the policy; they read nothing from the machine."""

@@ -1,0 +1,60 @@
+"""Installed browsers judged against the policy's ``browsers`` section."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ..facts.browser_types import BrowserInstall
+from ..model import CheckResult, Status
+from ..policy import Policy
+from ..versions import at_least
+from . import messages
+
+
+def judge_browsers(browsers: list[BrowserInstall], policy: Policy,
+                   duration_ms: float) -> list[CheckResult]:
+    results = [_judge_one(b, policy.browser_rule(b.browser)) for b in browsers]
+    compliant = sum(1 for r in results if r.status is Status.PASS)
+    required = policy.section("browsers").get("require_supported", 1)
+    ok = compliant >= required
+    results.append(CheckResult(
+        id="browser.supported_available", category="browser",
+        title=messages.text("browser.supported_available"),
+        status=Status.PASS if ok else Status.FAIL, observed=compliant, expected=f">= {required}",
+        remedy=None if ok else messages.text("browser.supported_available", "remedy",
+                                             observed=compliant, expected=required),
+        details={"installed": [f"{b.name} {b.version} ({b.scope})" for b in browsers]}))
+    for result in results:
+        result.duration_ms = round(duration_ms, 3)
+    return results
+
+
+def check_id(browser: BrowserInstall) -> str:
+    """Stable per host: ``browser.<id>.machine`` or ``browser.<id>.user-<account>``."""
+    return f"browser.{browser.browser}.{slug(browser.scope)}"
+
+
+def slug(text: str) -> str:
+    """ASCII, lower case, ``-`` for anything else ("user:Nguyễn Hà" -> "user-nguyen-ha")."""
+    ascii_text = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    ascii_text = ascii_text.encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-") or "unknown"
+
+
+def _judge_one(browser: BrowserInstall, rule: dict) -> CheckResult:
+    values = {"browser": browser.name, "scope": browser.scope, "observed": browser.version}
+    common = {"id": check_id(browser), "category": "browser",
+              "observed": browser.version, "evidence": list(browser.evidence),
+              "details": {"browser": browser.browser, "scope": browser.scope,
+                          "path": browser.path, "arch": browser.arch}}
+    if not rule.get("supported", False):
+        return CheckResult(**common, title=messages.text("browser.unsupported", **values),
+                           status=Status.WARN, expected="không hỗ trợ / not supported",
+                           remedy=messages.text("browser.unsupported", "remedy", **values))
+    minimum = rule.get("min_version", "0")
+    ok = at_least(browser.version, minimum)
+    return CheckResult(**common, title=messages.text("browser.version", **values),
+                       status=Status.PASS if ok else Status.FAIL, expected=f">= {minimum}",
+                       remedy=None if ok else messages.text("browser.version", "remedy",
+                                                            expected=minimum, **values))

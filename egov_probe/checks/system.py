@@ -1,0 +1,98 @@
+"""Machine basics judged against the policy's ``system`` section."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from ..facts.base import Fact
+from ..model import CheckResult, Status
+from ..policy import Policy
+from . import messages
+from .thresholds import expected_text, judge
+
+# check id -> (fact name, policy key) for the numeric checks.
+NUMERIC_CHECKS = {
+    "system.ram": ("ram_mb", "ram_mb"),
+    "system.disk_free": ("disk_free_gb", "disk_free_gb"),
+    "system.cpu_cores": ("cpu_cores", "cpu_cores"),
+    "system.uptime": ("uptime_days", "uptime_days"),
+}
+# check id -> (fact name, policy key) for values that must equal the policy's.
+EQUALITY_CHECKS = {
+    "system.utc_offset": ("utc_offset", "utc_offset"),
+    "system.encoding": ("encoding", "encoding"),
+}
+
+
+def judge_system(facts: dict[str, Fact], policy: Policy,
+                 durations: dict[str, float]) -> list[CheckResult]:
+    rules = policy.section("system")
+    results = []
+    for check_id, (fact_name, key) in NUMERIC_CHECKS.items():
+        if key in rules:
+            results.append(_numeric(check_id, facts.get(fact_name), rules[key]))
+    for check_id, (fact_name, key) in EQUALITY_CHECKS.items():
+        if key in rules:
+            results.append(_equality(check_id, facts.get(fact_name), rules[key]))
+    if "vietnamese_fonts" in rules:
+        results.append(_fonts(facts.get("vietnamese_fonts"), rules["vietnamese_fonts"]))
+    for result in results:
+        fact_name = fact_of_check(result.id)
+        result.duration_ms = round(durations.get(fact_name, 0.0), 3)
+    return results
+
+
+def fact_of_check(check_id: str) -> str:
+    """The fact a system check judges."""
+    pair = NUMERIC_CHECKS.get(check_id) or EQUALITY_CHECKS.get(check_id)
+    return pair[0] if pair else "vietnamese_fonts"
+
+
+def _missing(check_id: str, fact_name: str) -> CheckResult:
+    return CheckResult(id=check_id, category="system", title=messages.text(check_id),
+                       status=Status.ERROR, observed=None,
+                       remedy=messages.text("check.collect_error", "remedy", fact=fact_name,
+                                            observed="không có dữ liệu / no data"))
+
+
+def _numeric(check_id: str, fact: Optional[Fact], rule: dict) -> CheckResult:
+    if fact is None:
+        return _missing(check_id, NUMERIC_CHECKS[check_id][0])
+    status, bound = judge(fact.value, rule)
+    remedy = None
+    if status is not Status.PASS:
+        remedy = messages.text(check_id, "remedy", observed=fact.value, expected=bound)
+    return CheckResult(id=check_id, category="system", title=messages.text(check_id),
+                       status=status, observed=fact.value, expected=expected_text(rule),
+                       evidence=list(fact.evidence), remedy=remedy)
+
+
+def _equality(check_id: str, fact: Optional[Fact], expected: str,
+              normalise: Callable[[str], str] = lambda v: v.replace("-", "").lower()) -> CheckResult:
+    if fact is None:
+        return _missing(check_id, EQUALITY_CHECKS[check_id][0])
+    same = normalise(str(fact.value)) == normalise(expected)
+    status = Status.PASS if same else Status.WARN
+    remedy = None if same else messages.text(check_id, "remedy", observed=fact.value,
+                                             expected=expected)
+    return CheckResult(id=check_id, category="system", title=messages.text(check_id),
+                       status=status, observed=fact.value, expected=expected,
+                       evidence=list(fact.evidence), remedy=remedy)
+
+
+def _fonts(fact: Optional[Fact], rule: dict) -> CheckResult:
+    check_id = "system.vietnamese_fonts"
+    families = fact.value if fact else None
+    preferred = [f for f in rule.get("preferred", []) if families and f in families]
+    expected = "≥ 1 " + ("/".join(rule.get("preferred", [])) or "Vietnamese Unicode font")
+    if families is None:
+        status, remedy = Status.WARN, messages.text(check_id, "unknown")
+    elif families:
+        status, remedy = Status.PASS, None
+    else:
+        status = Status.FAIL if rule.get("required", True) else Status.WARN
+        remedy = messages.text(check_id, "remedy")
+    return CheckResult(id=check_id, category="system", title=messages.text(check_id),
+                       status=status, observed=families, expected=expected,
+                       evidence=list(fact.evidence) if fact else [], remedy=remedy,
+                       details={"preferred_present": preferred})

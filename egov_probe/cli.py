@@ -1,0 +1,173 @@
+"""The ``egov-probe`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from . import __version__
+from .errors import InputError
+
+EXIT_READY, EXIT_NOT_READY, EXIT_INPUT = 0, 1, 2
+DEFAULT_OUT = "egov-reports"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    _utf8_stdio()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_INPUT
+    try:
+        return args.handler(args)
+    except InputError as exc:
+        print(f"egov-probe: lỗi dữ liệu vào / input error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("egov-probe: đã dừng / interrupted", file=sys.stderr)
+        return 130
+
+
+def _utf8_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() != "utf-8":
+            stream.reconfigure(encoding="utf-8", errors="replace")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="egov-probe",
+        description="Khảo sát máy trạm cho phần mềm lõi HCM Egov Framework 2.0 (Nghệ An). "
+                    "Readiness probe for the Nghệ An e-government pilot.")
+    parser.add_argument("--version", action="version", version=f"egov-probe {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add(commands, "audit", _audit_args, cmd_audit,
+         "khảo sát máy này / audit this machine (exit 0 ready, 1 not ready, 2 input error)")
+    _add(commands, "evidence", _evidence_args, cmd_evidence,
+         "ghi dữ liệu thô mà bộ thu thập đọc được / dump the raw values the collectors read")
+    _add(commands, "units", _units_args, cmd_units, "liệt kê đơn vị thí điểm / list the pilot units")
+    _add(commands, "validate", _validate_args, cmd_validate,
+         "kiểm tra tệp báo cáo theo lược đồ / validate report files against the schema")
+    _add(commands, "policy-check", _policy_check_args, cmd_policy_check,
+         "kiểm tra tệp chính sách / validate a policy file")
+    return parser
+
+
+def _add(commands: argparse._SubParsersAction, name: str,
+         arguments: Callable[[argparse.ArgumentParser], None],
+         handler: Callable[[argparse.Namespace], int], help_text: str) -> None:
+    sub = commands.add_parser(name, help=help_text, description=help_text)
+    arguments(sub)
+    sub.set_defaults(handler=handler)
+
+
+def _unit_source_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--inventory", type=Path,
+                        help="Ansible YAML inventory (file or folder) with the unit groups; "
+                             "default: the units shipped with the probe")
+
+
+def _audit_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit", metavar="UNIT_ID", help="mã đơn vị / unit id (see `egov-probe units`)")
+    parser.add_argument("--officer", metavar="NAME", help="cán bộ sử dụng máy / the officer using this machine")
+    parser.add_argument("--policy", type=Path, metavar="FILE", help="tệp chính sách YAML / policy file")
+    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT), metavar="DIR",
+                        help=f"thư mục lưu báo cáo / report folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--lang", choices=("vi", "en"), default="vi", help="ngôn ngữ / language")
+    parser.add_argument("--json", action="store_true", help="in báo cáo JSON / print the report as JSON")
+    _unit_source_args(parser)
+
+
+def _evidence_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        help="tệp JSON để ghi / JSON file to write (default: standard output)")
+
+
+def _units_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--phase", type=int, choices=(1, 2))
+    _unit_source_args(parser)
+
+
+def _validate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="REPORT")
+
+
+def _policy_check_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("policy", type=Path, metavar="FILE")
+
+
+def load_units(inventory: Optional[Path]):
+    from .units import load_units_csv, units_from_inventory
+    return units_from_inventory(inventory) if inventory else load_units_csv()
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import run_audit
+    from .policy import load_policy
+    from .render.summary import render_summary
+    from .report_io import write_report_atomic
+    from .units import find_unit
+
+    unit = find_unit(load_units(args.inventory), args.unit) if args.unit else None
+    officer = unicodedata.normalize("NFC", args.officer.strip()) if args.officer else None
+    policy = load_policy(args.policy, phase=unit.phase if unit else None,
+                         unit_id=unit.unit_id if unit else None)
+    report = run_audit(policy, unit=unit, officer=officer)
+    path = write_report_atomic(report, args.out)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(render_summary(report, args.lang, str(path),
+                                        unit.name_vi if unit else None))
+    return EXIT_NOT_READY if report.readiness() == "not_ready" else EXIT_READY
+
+
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from .evidence import collect_evidence
+    from .report_io import write_json_atomic
+
+    data = collect_evidence()
+    if args.out:
+        write_json_atomic(args.out, data)
+        print(args.out)
+    else:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    return EXIT_READY
+
+
+def cmd_units(args: argparse.Namespace) -> int:
+    for unit in load_units(args.inventory):
+        if args.phase in (None, unit.phase):
+            print(f"{unit.unit_id}\t{unit.phase}\t{unit.gso_code or '-'}\t{unit.name_vi}")
+    return EXIT_READY
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .report_io import read_report
+
+    failed = 0
+    for path in args.files:
+        try:
+            read_report(path)
+            print(f"OK  {path}")
+        except InputError as exc:
+            failed += 1
+            print(f"BAD {exc}", file=sys.stderr)
+    return EXIT_INPUT if failed else EXIT_READY
+
+
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    from .policy import load_policy
+
+    policy = load_policy(args.policy)
+    print(f"OK  {args.policy}: {policy.policy_id} v{policy.version} sha256 {policy.sha256}")
+    return EXIT_READY
+
+
+if __name__ == "__main__":
+    sys.exit(main())

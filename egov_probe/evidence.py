@@ -1,0 +1,32 @@
+"""The raw values the collectors read, so that a real field machine can become a test fixture."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from typing import Any
+
+from . import __version__
+from .clock import utc_now, utc_text
+from .facts.base import collect_timed
+from .facts.system import SYSTEM_COLLECTORS
+
+
+def collect_evidence() -> dict[str, Any]:
+    facts, _durations, errors = collect_timed(SYSTEM_COLLECTORS)
+    data: dict[str, Any] = {
+        "_origin": f"egov-probe {__version__} evidence dump on {platform.node()} at {utc_text(utc_now())}",
+        "platform": sys.platform,
+        "system": {name: fact.as_dict() for name, fact in facts.items()},
+        "errors": errors,
+    }
+    if sys.platform == "win32":
+        from .facts.browsers_windows import collect_windows_browsers
+        from .facts.winsource import LiveWindowsSource, RecordingWindowsSource, dump_evidence
+        recorder = RecordingWindowsSource(LiveWindowsSource())
+        data["browsers"] = [b.as_fact() for b in collect_windows_browsers(recorder)]
+        data["windows"] = dump_evidence(recorder)
+    else:
+        from .facts.browsers_linux import collect_linux_browsers
+        data["browsers"] = [b.as_fact() for b in collect_linux_browsers()]
+    return data

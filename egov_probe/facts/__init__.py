@@ -1,0 +1,1 @@
+"""Fact collectors: they read the machine and judge nothing."""

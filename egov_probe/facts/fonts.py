@@ -1,0 +1,54 @@
+"""Fonts that cover Vietnamese (TCVN 6909:2001, the Unicode Vietnamese repertoire)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+from ..model import Evidence
+
+# The letters proper to Vietnamese: Ă ă Đ đ Ĩ ĩ Ũ ũ Ơ ơ Ư ư and the precomposed block Ạ..ỹ.
+VIETNAMESE_CHARSET = "0102-0103 0110-0111 0128-0129 0168-0169 01a0-01a1 01af-01b0 1ea0-1ef9"
+
+# Windows font files that carry the Vietnamese repertoire since Windows 2000/XP.
+WINDOWS_VIETNAMESE_FONTS = {
+    "times.ttf": "Times New Roman",
+    "arial.ttf": "Arial",
+    "tahoma.ttf": "Tahoma",
+    "segoeui.ttf": "Segoe UI",
+    "verdana.ttf": "Verdana",
+    "calibri.ttf": "Calibri",
+    "cambria.ttc": "Cambria",
+}
+
+
+def vietnamese_fonts() -> tuple[Optional[list[str]], tuple[Evidence, ...]]:
+    """Font families covering Vietnamese; None when this machine gives no way to tell."""
+    if sys.platform == "win32":
+        return _windows_fonts(Path(os.environ.get("WINDIR", r"C:\Windows")) / "Fonts")
+    return _fontconfig_fonts()
+
+
+def _fontconfig_fonts() -> tuple[Optional[list[str]], tuple[Evidence, ...]]:
+    fc_list = shutil.which("fc-list")
+    command = f"fc-list ':charset={VIETNAMESE_CHARSET}' family"
+    if not fc_list:
+        return None, (Evidence("command", command, "fc-list not found (fontconfig absent)"),)
+    result = subprocess.run([fc_list, f":charset={VIETNAMESE_CHARSET}", "family"],
+                            capture_output=True, text=True, timeout=10, check=False)
+    families = sorted({name.strip() for line in result.stdout.splitlines()
+                       for name in line.split(",")[:1] if name.strip()})
+    return families, (Evidence("command", command, f"{len(families)} families"),)
+
+
+def _windows_fonts(folder: Path) -> tuple[Optional[list[str]], tuple[Evidence, ...]]:
+    try:
+        present = {p.name.lower() for p in folder.iterdir()}
+    except OSError as exc:
+        return None, (Evidence("file", str(folder), f"unreadable: {exc.strerror}"),)
+    families = sorted(name for file, name in WINDOWS_VIETNAMESE_FONTS.items() if file in present)
+    return families, (Evidence("file", str(folder), ", ".join(families) or "none of the known files"),)

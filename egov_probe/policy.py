@@ -1,0 +1,200 @@
+"""The audit policy: what the DIC expects of a workstation, kept in a YAML file it can edit.
+
+The file is validated on load (unknown keys, wrong types, impossible versions give an error
+naming file, line and key); overrides per phase and per unit are merged over the defaults.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional
+
+from .errors import InputError
+from .facts.browser_types import BROWSER_NAMES
+from .spec import Spec, at_least, expect, one_of
+from .versions import policy_version_problem
+from .yamlsource import YamlDocument, load_yaml, parse_yaml
+
+DEFAULT_POLICY = "policy.yml"
+
+_NUMBER = (int, float)
+_TEXT = Spec(types=(dict,), keys={"vi": Spec(types=(str,), required=True),
+                                  "en": Spec(types=(str,), required=True)})
+
+
+def _threshold(*keys: str) -> Spec:
+    return Spec(keys={k: Spec(types=_NUMBER, check=at_least(0)) for k in keys})
+
+
+def _browser_id(value: Any) -> Optional[str]:
+    if value not in BROWSER_NAMES:
+        return f"unknown browser {value!r}; expected one of: {', '.join(BROWSER_NAMES)}"
+    return None
+
+
+def _utc_offset(value: Any) -> Optional[str]:
+    ok = isinstance(value, str) and re.match(r"^[+-](0\d|1[0-4]):[0-5]\d$", value)
+    return None if ok else f"expected a UTC offset like \"+07:00\", found {value!r}"
+
+
+def _url(value: Any) -> Optional[str]:
+    ok = isinstance(value, str) and re.match(r"^(https?|smtp|imaps|ldaps?|tcp|wss?)://[^\s/]+", value)
+    return None if ok else f"expected a URL like https://host/path, found {value!r}"
+
+
+_BROWSER_RULE = Spec(keys={
+    "min_version": Spec(types=(str,), check=policy_version_problem),
+    "supported": Spec(types=(bool,)),
+})
+
+_ENDPOINT = Spec(keys={
+    "id": Spec(types=(str,), required=True, check=lambda v: None if re.match(r"^[a-z0-9_]+$", v)
+               else "expected an id of lower-case letters, digits and _"),
+    "name": _TEXT,
+    "url": Spec(types=(str,), required=True, check=_url),
+    "kind": Spec(types=(str,), required=True,
+                 check=one_of("https", "http", "smtp_submission", "imaps", "ldap", "ldaps",
+                              "ocsp", "crl", "timestamp", "tcp", "wss")),
+    "required": Spec(types=(bool,)),
+    "expect_status": Spec(types=(list,), items=Spec(types=(int,), check=at_least(100))),
+})
+
+_SECTIONS = {
+    "browsers": Spec(keys={
+        "require_supported": Spec(types=(int,), check=at_least(0)),
+        "rules": Spec(values=_BROWSER_RULE, key_check=_browser_id),
+    }),
+    "system": Spec(keys={
+        "ram_mb": _threshold("warn_below", "fail_below"),
+        "disk_free_gb": _threshold("warn_below", "fail_below"),
+        "cpu_cores": _threshold("warn_below", "fail_below"),
+        "uptime_days": _threshold("warn_above"),
+        "utc_offset": Spec(types=(str,), check=_utc_offset),
+        "encoding": Spec(types=(str,)),
+        "vietnamese_fonts": Spec(keys={
+            "required": Spec(types=(bool,)),
+            "preferred": Spec(types=(list,), items=Spec(types=(str,))),
+        }),
+    }),
+    "network": Spec(keys={
+        "overall_timeout_s": Spec(types=_NUMBER, check=at_least(0.1)),
+        "step_timeout_s": Spec(types=_NUMBER, check=at_least(0.1)),
+        "tls_min_version": Spec(types=(str,), check=one_of("1.2", "1.3")),
+        "cert_expiry_warn_days": Spec(types=(int,), check=at_least(0)),
+        "ipv6_required": Spec(types=(bool,)),
+        "clock_skew_s": _threshold("warn_above", "fail_above"),
+        "endpoints": Spec(types=(list,), items=_ENDPOINT),
+    }),
+    "mailbox": Spec(keys={
+        "submission_url": Spec(types=(str,), check=_url),
+        "imap_url": Spec(types=(str,), check=_url),
+        "password_env": Spec(types=(str,)),
+    }),
+    "signature": Spec(keys={
+        "vgca_root_required": Spec(types=(bool,)),
+        "signing_service_required": Spec(types=(bool,)),
+        "signing_service_port": Spec(types=(int,), check=at_least(1)),
+    }),
+}
+
+_OVERRIDE = Spec(keys=dict(_SECTIONS))
+
+POLICY_SPEC = Spec(keys={
+    "policy_id": Spec(types=(str,), required=True),
+    "version": Spec(types=(int,), required=True, check=at_least(1)),
+    "title": _TEXT,
+    **{name: Spec(keys=spec.keys, required=True) if name in ("browsers", "system") else spec
+       for name, spec in _SECTIONS.items()},
+    "phases": Spec(values=_OVERRIDE, key_check=lambda k: None if k in (1, 2)
+                   else f"unknown phase {k!r}; expected 1 or 2"),
+    "units": Spec(values=_OVERRIDE, key_check=lambda k: None if isinstance(k, str)
+                  else f"expected a unit id, found {k!r}"),
+})
+
+
+@dataclass(frozen=True)
+class Policy:
+    """An effective policy: the file's defaults with the overrides of one phase and unit applied."""
+
+    policy_id: str
+    version: int
+    path: str
+    sha256: str
+    sections: dict
+
+    def section(self, name: str) -> dict:
+        return self.sections.get(name, {})
+
+    def browser_rule(self, browser: str) -> dict:
+        return self.section("browsers").get("rules", {}).get(browser, {"supported": False})
+
+
+def default_policy_path() -> Path:
+    return Path(str(resources.files("egov_probe.data").joinpath(DEFAULT_POLICY)))
+
+
+def load_policy(path: Optional[Path] = None, *, phase: Optional[int] = None,
+                unit_id: Optional[str] = None) -> Policy:
+    """Load, validate and resolve a policy for ``phase`` and ``unit_id``."""
+    path = Path(path) if path else default_policy_path()
+    raw = _read_bytes(path)
+    doc = parse_yaml(_decode(raw, path), str(path))
+    return resolve_policy(doc, hashlib.sha256(raw).hexdigest(), phase=phase, unit_id=unit_id)
+
+
+def resolve_policy(doc: YamlDocument, sha256: str, *, phase: Optional[int] = None,
+                   unit_id: Optional[str] = None) -> Policy:
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "expected a mapping at the top of the policy")
+    expect(doc, doc.data, POLICY_SPEC)
+    for key in ("phases", "units"):
+        for name, override in (doc.data.get(key) or {}).items():
+            expect(doc, override, _OVERRIDE, (key, name), partial=True)
+    sections = {name: copy.deepcopy(doc.data.get(name, {})) for name in _SECTIONS}
+    for override in _overrides(doc.data, phase, unit_id):
+        _merge(sections, override)
+    return Policy(policy_id=doc.data["policy_id"], version=doc.data["version"],
+                  path=str(doc.path), sha256=sha256, sections=sections)
+
+
+def _overrides(data: dict, phase: Optional[int], unit_id: Optional[str]) -> list[dict]:
+    found = []
+    if phase is not None and phase in (data.get("phases") or {}):
+        found.append(data["phases"][phase])
+    if unit_id is not None and unit_id in (data.get("units") or {}):
+        found.append(data["units"][unit_id])
+    return found
+
+
+def _merge(base: dict, override: dict) -> None:
+    """Deep-merge ``override`` into ``base``: mappings merge, anything else replaces."""
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError("policy file not found", path=str(path)) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read policy: {exc.strerror}", path=str(path)) from exc
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("policy is not UTF-8 text", path=str(path)) from exc
+
+
+__all__ = ["Policy", "load_policy", "resolve_policy", "default_policy_path", "POLICY_SPEC",
+           "load_yaml"]

@@ -1,0 +1,89 @@
+"""Reading, validating and atomically writing reports."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .model import Report, report_from_dict
+
+SCHEMA_RESOURCE = "report.schema.json"
+
+
+@functools.lru_cache(maxsize=1)
+def report_schema() -> dict[str, Any]:
+    """The published JSON Schema of the report."""
+    text = resources.files("egov_probe.schema").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    return json.loads(text)
+
+
+def validation_errors(data: Any) -> list[str]:
+    """Every way ``data`` breaks the report schema, as 'path: message' lines."""
+    import jsonschema  # imported here: validation is not on the audit's hot path
+
+    validator = jsonschema.Draft202012Validator(report_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Write JSON so that ``path`` holds either the old file or the whole new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # Windows cannot open a directory
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def report_filename(report: Report) -> str:
+    """``<hostname>_<UTC start>.json``: one file per audit, sortable by time."""
+    stamp = report.started_at[:19].replace(":", "").replace("-", "")
+    safe_host = "".join(c if c.isalnum() or c in "-_." else "_" for c in report.host.hostname)
+    return f"{safe_host}_{stamp}Z.json"
+
+
+def write_report_atomic(report: Report, out_dir: Path) -> Path:
+    """Write ``report`` into ``out_dir`` atomically; returns the file written."""
+    return write_json_atomic(Path(out_dir) / report_filename(report), report.to_dict())
+
+
+def read_report(path: Path) -> Report:
+    """Load and validate a report file; InputError names the file and what is wrong."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read report: {exc}", path=str(path)) from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not JSON: {exc.msg}", path=str(path), line=exc.lineno) from exc
+    problems = validation_errors(data)
+    if problems:
+        raise InputError("not a valid report: " + "; ".join(problems[:5]), path=str(path))
+    return report_from_dict(data)

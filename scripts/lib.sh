@@ -1,0 +1,38 @@
+# Shared steps of audit.sh and test.sh: apt packages and the project's virtualenv.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${EGOV_VENV:-$ROOT/.venv}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# apt_install FILE...: install the packages listed in FILEs that are missing.
+apt_install() {
+    local wanted missing=()
+    wanted=$(grep -hEv '^\s*(#|$)' "$@" | awk '{print $1}' | sort -u)
+    for pkg in $wanted; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        log "missing Debian packages: ${missing[*]} (run as root, or install them first)"
+        return 1
+    fi
+    log "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# make_venv EXTRAS: the project's virtualenv with the package and the extras installed.
+make_venv() {
+    local extras="$1" python
+    python="$(command -v python3)"
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "creating virtualenv $VENV"
+        "$python" -m venv "$VENV"
+        "$VENV/bin/python" -m pip install -q --upgrade pip
+    fi
+    log "installing egov-probe[$extras] into $VENV"
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install everything the tests need on this Debian 12 machine, then run every test.
+# Needs root: the tests start real services, network namespaces and systemd containers.
+# Any arguments are passed to pytest (e.g. -k browsers, -m "not servers").
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+apt_install "$ROOT/scripts/apt-packages.txt" "$ROOT/scripts/apt-test-packages.txt"
+make_venv test,remote,report,directory
+cd "$ROOT"
+mkdir -p test-results
+export PATH="$VENV/bin:$PATH"
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider --junitxml=test-results/junit.xml "$@"

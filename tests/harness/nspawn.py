@@ -1,0 +1,399 @@
+"""Cached Debian 12 root file system for systemd-nspawn test servers.
+
+Built once with debootstrap from the mirror that the machine's own apt sources name, with the
+packages the roles install pre-installed (so a converge needs little network), then reused
+read-only as the lower layer of every container's overlay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SUITE = "bookworm"
+CACHE_DIR = Path("/var/cache/egov-toolkit")
+BOOTSTRAP_INCLUDE = (
+    "systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "python3",
+    "ca-certificates",
+)
+PACKAGES = (
+    "python3-apt", "python3-psycopg2", "python3-systemd", "acl", "sudo", "locales", "tzdata",
+    "chrony", "unattended-upgrades", "nftables", "fail2ban", "postgresql-15",
+    "postgresql-client-15", "nginx", "postfix", "libsasl2-modules", "openssl", "procps", "curl",
+    "python3-cryptography",
+)
+APT_SOURCE_FILES = ("/etc/apt/sources.list",)
+APT_SOURCE_DIR = "/etc/apt/sources.list.d"
+
+
+def _source_texts() -> list[tuple[str, str]]:
+    files = [Path(p) for p in APT_SOURCE_FILES]
+    src_dir = Path(APT_SOURCE_DIR)
+    if src_dir.is_dir():
+        files += sorted(src_dir.glob("*.list")) + sorted(src_dir.glob("*.sources"))
+    return [(f.suffix, f.read_text()) for f in files if f.is_file()]
+
+
+def _one_line_mirrors(text: str) -> list[str]:
+    pattern = re.compile(rf"^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+{SUITE}\s", re.M)
+    return pattern.findall(text)
+
+
+def _deb822_mirrors(text: str) -> list[str]:
+    found = []
+    for stanza in re.split(r"\n\s*\n", text):
+        fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, re.M))
+        if "deb" in fields.get("Types", "").split() and SUITE in fields.get("Suites", "").split():
+            found += fields.get("URIs", "").split()
+    return found
+
+
+def debian_mirror() -> str:
+    """The Debian mirror this machine's apt sources use for the bookworm suite."""
+    for suffix, text in _source_texts():
+        mirrors = _deb822_mirrors(text) if suffix == ".sources" else _one_line_mirrors(text)
+        if mirrors:
+            return mirrors[0]
+    raise RuntimeError(f"no apt source for suite {SUITE} in {APT_SOURCE_FILES} or {APT_SOURCE_DIR}")
+
+
+def rootfs_key() -> str:
+    recipe = "\n".join((SUITE, *BOOTSTRAP_INCLUDE, "--", *PACKAGES))
+    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+
+
+def _run(cmd: list[str], **kwargs) -> None:
+    subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, **kwargs)
+
+
+@contextlib.contextmanager
+def _chroot_mounts(root: Path):
+    mounted = []
+    try:
+        for fstype, target in (("proc", "proc"), ("sysfs", "sys")):
+            _run(["mount", "-t", fstype, fstype, str(root / target)])
+            mounted.append(root / target)
+        _run(["mount", "--bind", "/dev", str(root / "dev")])
+        mounted.append(root / "dev")
+        yield
+    finally:
+        for path in reversed(mounted):
+            subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _chroot_install(root: Path) -> None:
+    policy = root / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    preseed = "postfix postfix/main_mailer_type select No configuration\n"
+    with _chroot_mounts(root):
+        subprocess.run(["chroot", str(root), "debconf-set-selections"], env=env,
+                       input=preseed.encode(), check=True)
+        _run(["chroot", str(root), "apt-get", "update"], env=env)
+        _run(["chroot", str(root), "apt-get", "install", "-y", "--no-install-recommends",
+              *PACKAGES], env=env)
+        _run(["chroot", str(root), "apt-get", "clean"], env=env)
+    policy.unlink()
+
+
+def _clear_identity(root: Path) -> None:
+    """Host keys and machine id are per container: the harness makes them at boot."""
+    for key in (root / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    (root / "etc/machine-id").write_text("")
+    (root / "etc/hostname").write_text("localhost\n")
+
+
+def build_rootfs(target: Path) -> None:
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    _run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BOOTSTRAP_INCLUDE),
+          SUITE, str(tmp), debian_mirror()], stdout=subprocess.DEVNULL)
+    _chroot_install(tmp)
+    _clear_identity(tmp)
+    tmp.rename(target)
+
+
+def ensure_rootfs(cache_dir: Path = CACHE_DIR) -> Path:
+    """Return the cached root file system, building it (under a lock) if absent."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / f"nspawn-{SUITE}-{rootfs_key()}"
+    with open(cache_dir / ".rootfs.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.is_dir():
+            build_rootfs(target)
+    return target
+
+
+# ---------------------------------------------------------------------------------------------
+# Network: one bridge on the host, a private /24, and an HTTP proxy for apt inside containers.
+
+@dataclass(frozen=True)
+class Network:
+    bridge: str = "egovbr-srv"
+    prefix: str = "10.213.100"
+    proxy_port: int = 8888
+
+    @property
+    def gateway(self) -> str:
+        return f"{self.prefix}.1"
+
+    @property
+    def cidr(self) -> str:
+        return f"{self.prefix}.0/24"
+
+    def address(self, index: int) -> str:
+        return f"{self.prefix}.{10 + index}"
+
+
+def _quiet(cmd: list[str]) -> None:
+    subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def bridge(net: Network):
+    _quiet(["ip", "link", "del", net.bridge])
+    _run(["ip", "link", "add", net.bridge, "type", "bridge"])
+    try:
+        _run(["ip", "addr", "add", f"{net.gateway}/24", "dev", net.bridge])
+        _run(["ip", "link", "set", net.bridge, "up"])
+        yield net
+    finally:
+        _quiet(["ip", "link", "del", net.bridge])
+
+
+TINYPROXY_CONF = """\
+User nobody
+Group nogroup
+Port {port}
+Listen {listen}
+Timeout 600
+MaxClients 20
+Allow {allow}
+ConnectPort 443
+"""
+
+
+@contextlib.contextmanager
+def apt_proxy(net: Network, workdir: Path):
+    """tinyproxy on the bridge address: the containers' only way to the Debian mirror."""
+    conf = workdir / "tinyproxy.conf"
+    conf.write_text(TINYPROXY_CONF.format(port=net.proxy_port, listen=net.gateway,
+                                          allow=net.cidr))
+    log = open(workdir / "tinyproxy.log", "wb")
+    proc = subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)], stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL)
+    try:
+        yield f"http://{net.gateway}:{net.proxy_port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Containers
+
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup/unified"))
+CGROUP_GROUP = "egovtest"
+HOST_KEY_TYPES = ("ed25519", "ecdsa", "rsa")
+NETWORK_UNIT = """\
+[Match]
+Name=host0
+
+[Network]
+Address={address}/24
+Gateway={gateway}
+LinkLocalAddressing=no
+IPv6AcceptRA=no
+"""
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def _cgroup_dirs(name: str) -> list[Path]:
+    return [root / CGROUP_GROUP / name for root in CGROUP_ROOTS if root.is_dir()]
+
+
+def _remove_cgroup_tree(path: Path) -> None:
+    if not path.is_dir():
+        return
+    for sub, dirs, _files in os.walk(path, topdown=False):
+        for d in dirs:
+            _quiet(["rmdir", os.path.join(sub, d)])
+    _quiet(["rmdir", str(path)])
+
+
+@dataclass
+class Container:
+    """One systemd-nspawn 'server': an overlay on the cached rootfs, booted with systemd."""
+
+    name: str
+    address: str
+    workdir: Path
+    proc: subprocess.Popen | None = None
+    host_keys: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def merged(self) -> Path:
+        return self.workdir / "merged"
+
+    def mount(self, rootfs: Path) -> None:
+        for sub in ("upper", "work", "merged"):
+            (self.workdir / sub).mkdir(parents=True, exist_ok=True)
+        opts = (f"lowerdir={rootfs},upperdir={self.workdir / 'upper'},"
+                f"workdir={self.workdir / 'work'}")
+        _run(["mount", "-t", "overlay", "overlay", "-o", opts, str(self.merged)])
+
+    def configure(self, net: Network, authorized_key: str, proxy_url: str) -> None:
+        root = self.merged
+        _write(root / "etc/hostname", f"{self.name}\n")
+        _write(root / "etc/hosts", f"127.0.0.1 localhost\n{self.address} {self.name}\n")
+        _write(root / "etc/systemd/network/80-egov-test.network",
+               NETWORK_UNIT.format(address=self.address, gateway=net.gateway))
+        _run(["systemctl", f"--root={root}", "enable", "--quiet", "systemd-networkd"])
+        _write(root / "etc/apt/apt.conf.d/01egov-test-proxy",
+               f'Acquire::http::Proxy "{proxy_url}";\n')
+        _write(root / "root/.ssh/authorized_keys", authorized_key, 0o600)
+        (root / "root/.ssh").chmod(0o700)
+        self.host_keys = [self._host_key(kind) for kind in HOST_KEY_TYPES]
+
+    def _host_key(self, kind: str) -> tuple[str, str]:
+        key = self.merged / f"etc/ssh/ssh_host_{kind}_key"
+        _run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", self.name, "-f", str(key)])
+        kind_name, blob = key.with_suffix(".pub").read_text().split()[:2]
+        return kind_name, blob
+
+    def boot(self, net: Network) -> None:
+        cgroups = _cgroup_dirs(self.name)
+        for cg in cgroups:
+            cg.mkdir(parents=True, exist_ok=True)
+        join = "".join(f"echo $$ > {cg}/cgroup.procs; " for cg in cgroups)
+        nspawn = ["systemd-nspawn", "-b", "-D", str(self.merged), "-M", self.name,
+                  "--register=no", "--keep-unit", f"--network-bridge={net.bridge}",
+                  "--console=passive", "--timezone=off", "--resolv-conf=off"]
+        log = open(self.workdir / "console.log", "wb")
+        self.proc = subprocess.Popen(["bash", "-c", join + 'exec "$@"', "nspawn", *nspawn],
+                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        log.close()
+
+    def shutdown(self, timeout: float = 60) -> None:
+        """SIGTERM makes nspawn power the container off cleanly; kill if it hangs."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def remove(self) -> None:
+        self.shutdown()
+        if os.path.ismount(self.merged):
+            _run(["umount", str(self.merged)])
+        for cg in _cgroup_dirs(self.name):
+            _remove_cgroup_tree(cg)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The lab: bridge + proxy + containers + SSH identity + known_hosts, all removed on exit.
+
+class ServerLab(contextlib.AbstractContextManager):
+    """Boots Debian 12 servers as nspawn containers reachable over SSH with verified host keys."""
+
+    def __init__(self, workdir: Path, net: Network | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.net = net or Network()
+        self.containers: dict[str, Container] = {}
+        self._stack = contextlib.ExitStack()
+        self.ssh_key = self.workdir / "id_ed25519"
+        self.known_hosts = self.workdir / "known_hosts"
+        self.proxy_url = ""
+
+    def __enter__(self) -> "ServerLab":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.rootfs = ensure_rootfs()
+            self._stack.enter_context(bridge(self.net))
+            self.proxy_url = self._stack.enter_context(apt_proxy(self.net, self.workdir))
+            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "egov-test",
+                  "-f", str(self.ssh_key)])
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for container in list(self.containers.values()):
+            container.remove()
+        self.containers.clear()
+        for root in CGROUP_ROOTS:
+            _quiet(["rmdir", str(root / CGROUP_GROUP)])
+        self._stack.close()
+
+    def boot(self, names: list[str], timeout: float = 120) -> list[Container]:
+        pubkey = self.ssh_key.with_suffix(".pub").read_text()
+        started = []
+        for name in names:
+            container = Container(name, self.net.address(len(self.containers)),
+                                  self.workdir / "containers" / name)
+            self.containers[name] = container
+            container.mount(self.rootfs)
+            container.configure(self.net, pubkey, self.proxy_url)
+            container.boot(self.net)
+            started.append(container)
+        self._write_known_hosts()
+        for container in started:
+            self.wait_ready(container, timeout)
+        return started
+
+    def _write_known_hosts(self) -> None:
+        lines = [f"{c.address} {kind} {key}\n" for c in self.containers.values()
+                 for kind, key in c.host_keys]
+        _write(self.known_hosts, "".join(lines), 0o600)
+
+    @property
+    def ssh_options(self) -> list[str]:
+        """Client options: this lab's key, its known_hosts, strict host key checking."""
+        return ["-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+                "-i", str(self.ssh_key)]
+
+    def ssh(self, container: Container, command: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run(["ssh", *self.ssh_options, f"root@{container.address}", command],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL, **kwargs)
+
+    def wait_ready(self, container: Container, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if container.proc.poll() is not None:
+                raise RuntimeError(f"{container.name}: nspawn exited, see "
+                                   f"{container.workdir / 'console.log'}")
+            result = self.ssh(container, "systemctl is-system-running --wait", timeout=timeout)
+            if result.stdout.strip() in ("running", "degraded"):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"{container.name} not reachable over SSH within {timeout}s")
+
+    def host_vars(self, container: Container) -> dict:
+        return {"ansible_host": container.address, "ansible_user": "root",
+                "ansible_ssh_private_key_file": str(self.ssh_key),
+                "ansible_ssh_common_args": " ".join(self.ssh_options[:-2])}
