@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import unicodedata
@@ -14,6 +15,11 @@ from .errors import InputError
 
 EXIT_READY, EXIT_NOT_READY, EXIT_INPUT = 0, 1, 2
 DEFAULT_OUT = "egov-reports"
+
+# Modules that add their own sub-commands: each has ``register(commands)`` that calls
+# ``add_command(commands, name, arguments, handler, help_text)``. One line per module.
+COMMAND_MODULES: tuple[str, ...] = (
+)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -46,24 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
                     "Readiness probe for the Nghệ An e-government pilot.")
     parser.add_argument("--version", action="version", version=f"egov-probe {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _add(commands, "audit", _audit_args, cmd_audit,
+    add_command(commands, "audit", _audit_args, cmd_audit,
          "khảo sát máy này / audit this machine (exit 0 ready, 1 not ready, 2 input error)")
-    _add(commands, "evidence", _evidence_args, cmd_evidence,
+    add_command(commands, "evidence", _evidence_args, cmd_evidence,
          "ghi dữ liệu thô mà bộ thu thập đọc được / dump the raw values the collectors read")
-    _add(commands, "units", _units_args, cmd_units, "liệt kê đơn vị thí điểm / list the pilot units")
-    _add(commands, "validate", _validate_args, cmd_validate,
+    add_command(commands, "units", _units_args, cmd_units, "liệt kê đơn vị thí điểm / list the pilot units")
+    add_command(commands, "validate", _validate_args, cmd_validate,
          "kiểm tra tệp báo cáo theo lược đồ / validate report files against the schema")
-    _add(commands, "policy-check", _policy_check_args, cmd_policy_check,
+    add_command(commands, "policy-check", _policy_check_args, cmd_policy_check,
          "kiểm tra tệp chính sách / validate a policy file")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands)
     return parser
 
 
-def _add(commands: argparse._SubParsersAction, name: str,
+def add_command(commands: argparse._SubParsersAction, name: str,
          arguments: Callable[[argparse.ArgumentParser], None],
          handler: Callable[[argparse.Namespace], int], help_text: str) -> None:
     sub = commands.add_parser(name, help=help_text, description=help_text)
     arguments(sub)
     sub.set_defaults(handler=handler)
+
+
+
 
 
 def _unit_source_args(parser: argparse.ArgumentParser) -> None:

@@ -10,13 +10,21 @@ import yaml
 
 from ..model import Text
 
-MESSAGES_FILE = "messages.yml"
+MESSAGES_PREFIX = "messages"
 
 
 @functools.lru_cache(maxsize=1)
 def catalogue() -> dict[str, Any]:
-    text = resources.files("egov_probe.data").joinpath(MESSAGES_FILE).read_text("utf-8")
-    return yaml.safe_load(text)
+    """Every ``data/messages*.yml`` merged (one file per area; a key may stand in one only)."""
+    merged: dict[str, Any] = {}
+    data = resources.files("egov_probe.data")
+    for entry in sorted(data.iterdir(), key=lambda e: e.name):
+        if entry.name.startswith(MESSAGES_PREFIX) and entry.name.endswith(".yml"):
+            for key, value in (yaml.safe_load(entry.read_text("utf-8")) or {}).items():
+                if key in merged:
+                    raise ValueError(f"message key {key!r} is defined twice (in {entry.name})")
+                merged[key] = value
+    return merged
 
 
 class _Blank(dict):
