@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
 from ..model import Evidence, OsInfo
@@ -44,6 +44,7 @@ EXECUTABLES = {
     "firefox": "firefox.exe", "firefox_esr": "firefox.exe", "coccoc": "browser.exe",
     "ie": "iexplore.exe",
 }
+BROWSER_EXECUTABLES = frozenset(EXECUTABLES.values())
 
 # Uninstall DisplayName (case and Vietnamese diacritics folded) -> browser id, first match wins.
 DISPLAY_NAMES = (
@@ -206,7 +207,7 @@ def _uninstall(source: WindowsSource, root: Root, view: int) -> Iterator[Sightin
 
 def _app_paths(source: WindowsSource, root: Root, view: int) -> Iterator[Sighting]:
     for name in source.subkeys(root.hive, root.key(APP_PATHS), view):
-        if name.casefold() in set(EXECUTABLES.values()):
+        if name.casefold() in BROWSER_EXECUTABLES:
             yield from _located(*_text(source, root, join_path(APP_PATHS, name), "", view), root)
 
 
@@ -268,7 +269,8 @@ def _file_sightings(source: WindowsSource, profiles: list[Profile],
     """Executables at the known install paths, machine-wide and in every profile."""
     for browser, path in _known_paths(profiles, folders):
         if browser not in NOT_PROBED and source.exists(path):
-            yield Sighting(browser, path, None, "", (Evidence("file", path, "present"),))
+            evidence = (Evidence("file", path, "present"),)
+            yield Sighting(browser, path, None, _scope_of(path, profiles), evidence)
 
 
 def _known_paths(profiles: list[Profile], folders: dict[str, str]) -> Iterator[tuple[str, str]]:
@@ -339,40 +341,49 @@ GroupKey = tuple[str, str, str]  # family, scope, folded executable path ("" whe
 
 def _resolve(source: WindowsSource, sightings: list[Sighting], profiles: list[Profile],
              folders: dict[str, str]) -> tuple[list[BrowserInstall], list[BrowserInstall]]:
+    """Installs whose executable is present, and registrations whose executable is not."""
     groups: dict[GroupKey, list[Sighting]] = {}
-    for s in sightings:
-        if s.path:
-            key = (_family(s.browser), _scope_of(s.path, profiles), fold(s.path))
-            groups.setdefault(key, []).append(s)
-    for s in sightings:
-        if not s.path:
-            key = _home(source, s, groups, profiles, folders)
-            groups.setdefault(key, []).append(s)
-    installs = [_install(source, group, profiles, folders) for group in groups.values()]
-    present = [i for i in installs if i.path and source.exists(i.path)]
-    return present, [i for i in installs if i not in present]
+    for s in [s for s in sightings if s.path]:
+        groups.setdefault(_group_key(s, profiles), []).append(s)
+    for s in [s for s in sightings if not s.path]:
+        placed = _placed(source, s, groups, profiles, folders)
+        groups.setdefault(_group_key(placed, profiles), []).append(placed)
+    present: list[BrowserInstall] = []
+    leftovers: list[BrowserInstall] = []
+    for group in groups.values():
+        install = _install(source, group, profiles)
+        (present if install.path and source.exists(install.path) else leftovers).append(install)
+    return present, leftovers
 
 
-def _home(source: WindowsSource, sighting: Sighting, groups: dict[GroupKey, list[Sighting]],
-          profiles: list[Profile], folders: dict[str, str]) -> GroupKey:
-    """The install a sighting without a path belongs to."""
+def _group_key(sighting: Sighting, profiles: list[Profile]) -> GroupKey:
+    path = sighting.path or ""
+    scope = _scope_of(path, profiles) if path else sighting.scope
+    return _family(sighting.browser), scope, fold(path)
+
+
+def _placed(source: WindowsSource, sighting: Sighting, groups: dict[GroupKey, list[Sighting]],
+            profiles: list[Profile], folders: dict[str, str]) -> Sighting:
+    """A sighting without a path, given the executable of the install it belongs to: one of
+    its browser and scope already found (for a user's BLBeacon, else the machine's), else a
+    known install path present on disk; unchanged when there is none."""
     family = _family(sighting.browser)
     scopes = [sighting.scope] + (["machine"] if sighting.trace else [])
     for scope in scopes:
-        for key in groups:
-            if key[0] == family and key[1] == scope and key[2]:
-                return key
+        for (group_family, group_scope, path), members in groups.items():
+            if (group_family, group_scope) == (family, scope) and path:
+                return replace(sighting, path=members[0].path)
     for browser, path in _known_paths(profiles, folders):
-        scope = _scope_of(path, profiles)
-        if _family(browser) == family and scope == sighting.scope and source.exists(path):
-            return family, scope, fold(path)
-    return family, sighting.scope, ""
+        if _family(browser) == family and _scope_of(path, profiles) == sighting.scope \
+                and source.exists(path):
+            return replace(sighting, path=path)
+    return sighting
 
 
-def _install(source: WindowsSource, group: list[Sighting], profiles: list[Profile],
-             folders: dict[str, str]) -> BrowserInstall:
+def _install(source: WindowsSource, group: list[Sighting],
+             profiles: list[Profile]) -> BrowserInstall:
     browser = _refined(group)
-    path = next((s.path for s in group if s.path), None) or _known_path(group, profiles, folders)
+    path = next((s.path for s in group if s.path), None)
     evidence = [e for s in group for e in s.evidence]
     registry_version = next((s.version for s in group if s.version), None)
     file_version = machine = None
@@ -380,25 +391,17 @@ def _install(source: WindowsSource, group: list[Sighting], profiles: list[Profil
         file_version = source.file_version(path)
         machine = source.file_machine(path)
         evidence += _file_evidence(path, file_version, machine)
+    elif path:
+        evidence.append(Evidence("file", path, "missing"))
     version = _version(browser, registry_version, version_prefix(file_version))
     return BrowserInstall(
         browser=browser,
         version=version or "unknown",
         scope=_scope_of(path, profiles) if path else group[0].scope,
         path=path,
-        arch=machine or _arch_from_path(source, browser, path, folders),
+        arch=machine or _arch_from_path(source, browser, path),
         evidence=tuple(dict.fromkeys(evidence)),
     )
-
-
-def _known_path(group: list[Sighting], profiles: list[Profile],
-                folders: dict[str, str]) -> str | None:
-    """For a group homed on a known path by :func:`_home`: that path in its original case."""
-    family, scope = _family(group[0].browser), group[0].scope
-    for browser, path in _known_paths(profiles, folders):
-        if _family(browser) == family and _scope_of(path, profiles) == scope:
-            return path
-    return None
 
 
 def _file_evidence(path: str, version: str | None, machine: str | None) -> list[Evidence]:
@@ -430,12 +433,12 @@ def _scope_of(path: str, profiles: list[Profile]) -> str:
     return "machine"
 
 
-def _arch_from_path(source: WindowsSource, browser: str, path: str | None,
-                    folders: dict[str, str]) -> str | None:
+def _arch_from_path(source: WindowsSource, browser: str, path: str | None) -> str | None:
     """Without the PE header: Program Files (x86) holds 32-bit builds (not Edge's, which
     lives there in every architecture); Program Files holds the OS's own."""
     if not path:
         return None
+    folders = _folders(source)
     if fold(path).startswith(fold(folders["programs_x86"]) + "\\"):
         return None if browser == "edge" else "x86"
     if fold(path).startswith(fold(folders["programs"]) + "\\"):
