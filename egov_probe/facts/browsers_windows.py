@@ -66,8 +66,8 @@ EXECUTABLE_PATHS = (
     (r"\\coccoc\\.*\\browser\.exe$", "coccoc"),
 )
 
-# Where installers put each browser: (browser, base folder, path below it). ``probe``: an
-# executable found there is an install even if no registry key mentions it.
+# Where installers put each browser: (browser, base folder, path below it). An executable
+# found there is an install even if no registry key mentions it (except NOT_PROBED).
 KNOWN_PATHS = (
     ("chrome", "programs", r"Google\Chrome\Application\chrome.exe"),
     ("chrome", "programs_x86", r"Google\Chrome\Application\chrome.exe"),
@@ -85,6 +85,7 @@ KNOWN_PATHS = (
 )
 NOT_PROBED = frozenset({"ie"})  # iexplore.exe stays on disk where IE is disabled or removed
 REGISTRY_VERSION_FIRST = frozenset({"ie"})  # iexplore.exe's file version lacks the svc update
+ONE_PER_MACHINE = frozenset({"ie"})  # a Windows component: its 32- and 64-bit exes are one IE
 FAMILIES = {"firefox_esr": "firefox"}
 ARCHITECTURES = {"amd64": "x64", "x86": "x86", "arm64": "arm64"}
 DEFAULT_FOLDERS = {"programs": r"C:\Program Files", "programs_x86": r"C:\Program Files (x86)"}
@@ -359,7 +360,8 @@ def _resolve(source: WindowsSource, sightings: list[Sighting], profiles: list[Pr
 def _group_key(sighting: Sighting, profiles: list[Profile]) -> GroupKey:
     path = sighting.path or ""
     scope = _scope_of(path, profiles) if path else sighting.scope
-    return _family(sighting.browser), scope, fold(path)
+    family = _family(sighting.browser)
+    return family, scope, "" if family in ONE_PER_MACHINE else fold(path)
 
 
 def _placed(source: WindowsSource, sighting: Sighting, groups: dict[GroupKey, list[Sighting]],

@@ -41,8 +41,6 @@ from pathlib import Path
 from typing import Any, ContextManager, Iterator, List, Protocol, Union
 
 FORMAT = "egov-probe-windows-evidence/1"
-HIVES = ("HKLM", "HKU")
-VIEWS = (64, 32)
 
 # What a registry value reads as: REG_SZ/REG_EXPAND_SZ -> str, REG_DWORD/REG_QWORD -> int,
 # REG_MULTI_SZ -> list of str, anything else -> its bytes in hex.
@@ -275,7 +273,9 @@ class RecordingWindowsSource:
                 self._mounts[root] = profile.sid
                 yield root
         except HiveUnavailable as error:
-            self.profile_entries[profile.sid]["load_error"] = str(error) or "not readable"
+            entry = self.profile_entries.setdefault(
+                profile.sid, {"sid": profile.sid, "path": profile.path, "loaded": profile.loaded})
+            entry["load_error"] = str(error) or "not readable"
             raise
 
 
