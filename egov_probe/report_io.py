@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .model import Report, report_from_dict
+from .model import SCHEMA_VERSION, Report, report_from_dict
 
 SCHEMA_RESOURCE = "report.schema.json"
 
@@ -83,6 +83,11 @@ def read_report(path: Path) -> Report:
         raise InputError(f"cannot read report: {exc}", path=str(path)) from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg}", path=str(path), line=exc.lineno) from exc
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise InputError(f"report schema_version {version!r} is not supported "
+                         f"(this version of egov-probe reads {SCHEMA_VERSION!r})",
+                         path=str(path), field="schema_version")
     problems = validation_errors(data)
     if problems:
         raise InputError("not a valid report: " + "; ".join(problems[:5]), path=str(path))

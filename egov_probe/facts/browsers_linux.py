@@ -44,7 +44,7 @@ EXECUTABLES = {
 }
 USER_EXECUTABLES = {".local/share/firefox/firefox": "firefox", "firefox/firefox": "firefox"}
 _VERSION_IN_OUTPUT = re.compile(r"(\d+(?:\.\d+)+(?:esr|[ab]\d+)?)")
-_TRANSITIONAL = re.compile(r"snap")
+_TRANSITIONAL = re.compile(r"^Transitional package", re.IGNORECASE)
 
 
 def collect_linux_browsers(root: Path = Path("/")) -> list[BrowserInstall]:
@@ -70,7 +70,7 @@ def _dpkg_browsers(root: Path) -> Iterator[BrowserInstall]:
         if name not in PACKAGES or fields.get("Status") != "install ok installed":
             continue
         version = fields.get("Version", "")
-        if _TRANSITIONAL.search(version):
+        if _TRANSITIONAL.search(fields.get("Description", "")):
             continue  # Ubuntu's transitional package: the snap holds the browser
         browser, path = PACKAGES[name]
         yield BrowserInstall(browser, upstream_version(version), "machine", path,
