@@ -48,22 +48,35 @@ def system_section(policy: Policy) -> SectionResult:
     return SectionResult("system", data, checks)
 
 
-def local_browsers() -> list[BrowserInstall]:
+@dataclass
+class BrowserScan:
+    """Browsers found, the raw facts for the report, and user profiles that could not be read."""
+
+    browsers: list[BrowserInstall]
+    facts: dict
+    unreadable_profiles: list[str] = field(default_factory=list)
+
+
+def local_browsers() -> BrowserScan:
     if sys.platform == "win32":
-        from .facts.browsers_windows import collect_windows_browsers
+        from .facts.browsers_windows import scan_windows_browsers
         from .facts.winsource import LiveWindowsSource
-        return collect_windows_browsers(LiveWindowsSource())
+        scan = scan_windows_browsers(LiveWindowsSource())
+        return BrowserScan(list(scan.browsers), scan.as_fact(),
+                           [f"{p.user or p.sid}: {p.reason}" for p in scan.unreadable_profiles])
     from .facts.browsers_linux import collect_linux_browsers
-    return collect_linux_browsers()
+    browsers = collect_linux_browsers()
+    return BrowserScan(browsers, {"browsers": [b.as_fact() for b in browsers]})
 
 
 def browser_section(policy: Policy,
-                    collect: Callable[[], list[BrowserInstall]] = local_browsers) -> SectionResult:
+                    collect: Callable[[], BrowserScan] = local_browsers) -> SectionResult:
     started = time.perf_counter()
-    browsers = collect()
+    scan = collect()
     duration_ms = (time.perf_counter() - started) * 1000
-    return SectionResult("browsers", [b.as_fact() for b in browsers],
-                         judge_browsers(browsers, policy, duration_ms))
+    return SectionResult("browsers", scan.facts,
+                         judge_browsers(scan.browsers, policy, duration_ms,
+                                        scan.unreadable_profiles))
 
 
 def default_sections() -> list[Section]:

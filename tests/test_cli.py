@@ -123,4 +123,4 @@ def test_evidence_dump_holds_what_was_read(probe, tmp_path):
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["platform"] == "linux"
     assert data["system"]["ram_mb"]["evidence"][0]["location"].startswith("/proc/meminfo")
-    assert {b["browser"] for b in data["browsers"]} >= {"chromium", "firefox_esr"}
+    assert {b["browser"] for b in data["browsers"]["browsers"]} >= {"chromium", "firefox_esr"}

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Sequence
 
 from ..facts.browser_types import BrowserInstall
 from ..model import CheckResult, Status
 from ..policy import Policy
-from ..versions import at_least
+from ..versions import at_least, version_key
 from . import messages
 
 
-def judge_browsers(browsers: list[BrowserInstall], policy: Policy,
-                   duration_ms: float) -> list[CheckResult]:
+def judge_browsers(browsers: list[BrowserInstall], policy: Policy, duration_ms: float,
+                   unreadable_profiles: Sequence[str] = ()) -> list[CheckResult]:
+    """One check per browser, one for "enough supported browsers", one per unread profile set."""
     results = [_judge_one(b, policy.browser_rule(b.browser)) for b in browsers]
     compliant = sum(1 for r in results if r.status is Status.PASS)
     required = policy.section("browsers").get("require_supported", 1)
@@ -25,9 +27,20 @@ def judge_browsers(browsers: list[BrowserInstall], policy: Policy,
         remedy=None if ok else messages.text("browser.supported_available", "remedy",
                                              observed=compliant, expected=required),
         details={"installed": [f"{b.name} {b.version} ({b.scope})" for b in browsers]}))
+    if unreadable_profiles:
+        results.append(_unreadable(unreadable_profiles))
     for result in results:
         result.duration_ms = round(duration_ms, 3)
     return results
+
+
+def _unreadable(profiles: Sequence[str]) -> CheckResult:
+    """Profiles whose registry could not be read: their per-user browsers are unknown."""
+    return CheckResult(
+        id="browser.profiles_readable", category="browser",
+        title=messages.text("browser.profiles_readable"), status=Status.WARN,
+        observed=list(profiles), expected="mọi hồ sơ người dùng đọc được / every profile read",
+        remedy=messages.text("browser.profiles_readable", "remedy", observed=len(profiles)))
 
 
 def check_id(browser: BrowserInstall) -> str:
@@ -43,7 +56,8 @@ def slug(text: str) -> str:
 
 
 def _judge_one(browser: BrowserInstall, rule: dict) -> CheckResult:
-    values = {"browser": browser.name, "scope": browser.scope, "observed": browser.version}
+    values = {"browser": browser.name, "scope": browser.scope, "observed": browser.version,
+              "path": browser.path or "?"}
     common = {"id": check_id(browser), "category": "browser",
               "observed": browser.version, "evidence": list(browser.evidence),
               "details": {"browser": browser.browser, "scope": browser.scope,
@@ -53,6 +67,10 @@ def _judge_one(browser: BrowserInstall, rule: dict) -> CheckResult:
                            status=Status.WARN, expected="không hỗ trợ / not supported",
                            remedy=messages.text("browser.unsupported", "remedy", **values))
     minimum = rule.get("min_version", "0")
+    if not version_key(browser.version):
+        return CheckResult(**common, title=messages.text("browser.version", **values),
+                           status=Status.WARN, expected=f">= {minimum}",
+                           remedy=messages.text("browser.version_unknown", "remedy", **values))
     ok = at_least(browser.version, minimum)
     return CheckResult(**common, title=messages.text("browser.version", **values),
                        status=Status.PASS if ok else Status.FAIL, expected=f">= {minimum}",
