@@ -33,6 +33,8 @@ make_venv() {
         "$python" -m venv "$VENV"
         "$VENV/bin/python" -m pip install -q --upgrade pip
     fi
-    log "installing egov-probe[$extras] into $VENV"
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
+    local spec="$ROOT"
+    [ -n "$extras" ] && spec="$ROOT[$extras]"
+    log "installing egov-probe${extras:+[$extras]} into $VENV"
+    "$VENV/bin/python" -m pip install -q -e "$spec"
 }
