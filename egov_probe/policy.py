@@ -47,6 +47,13 @@ def _url(value: Any) -> Optional[str]:
     return None if ok else f"expected a URL like https://host/path, found {value!r}"
 
 
+def _unit_id_problem(value: Any) -> Optional[str]:
+    from .units import load_units_csv, unknown_unit_message  # the shipped pilot units
+
+    known = [unit.unit_id for unit in load_units_csv()]
+    return None if value in known else unknown_unit_message(value, known)
+
+
 _BROWSER_RULE = Spec(keys={
     "min_version": Spec(types=(str,), check=policy_version_problem),
     "supported": Spec(types=(bool,)),
@@ -112,8 +119,7 @@ POLICY_SPEC = Spec(keys={
        for name, spec in _SECTIONS.items()},
     "phases": Spec(values=_OVERRIDE, key_check=lambda k: None if k in (1, 2)
                    else f"unknown phase {k!r}; expected 1 or 2"),
-    "units": Spec(values=_OVERRIDE, key_check=lambda k: None if isinstance(k, str)
-                  else f"expected a unit id, found {k!r}"),
+    "units": Spec(values=_OVERRIDE, key_check=lambda k: _unit_id_problem(k)),
 })
 
 

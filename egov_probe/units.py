@@ -139,6 +139,11 @@ def find_unit(units: Iterable[Unit], unit_id: str) -> Unit:
     by_id = {unit.unit_id: unit for unit in units}
     if unit_id in by_id:
         return by_id[unit_id]
-    near = difflib.get_close_matches(unit_id, list(by_id), n=3, cutoff=0.5)
+    raise InputError(unknown_unit_message(unit_id, by_id), field="--unit")
+
+
+def unknown_unit_message(unit_id: object, known_ids: Iterable[str]) -> str:
+    """"unknown unit id 'x'; did you mean: a, b?" with the nearest known ids."""
+    near = difflib.get_close_matches(str(unit_id), list(known_ids), n=3, cutoff=0.5)
     hint = f"; did you mean: {', '.join(near)}?" if near else "; see `egov-probe units`"
-    raise InputError(f"unknown unit id {unit_id!r}{hint}", field="--unit")
+    return f"unknown unit id {unit_id!r}{hint}"

@@ -83,6 +83,14 @@ def test_bad_override_is_validated_too(tmp_path):
     assert f"{path}:{_line_of(path, 'ram: 1')}: units.xa-ma-thanh.system.ram: unknown key" in str(caught.value)
 
 
+def test_override_for_an_unknown_unit_suggests_the_nearest(tmp_path):
+    path = _policy_with(tmp_path, "units: {}", "units:\n  xa-ma-thnh:\n    system: {}")
+    with pytest.raises(InputError) as caught:
+        load_policy(path)
+    assert str(caught.value) == (f"{path}:{_line_of(path, 'xa-ma-thnh')}: units.xa-ma-thnh: "
+                                 "unknown unit id 'xa-ma-thnh'; did you mean: xa-ma-thanh, xa-my-thanh, xa-van-thanh?")
+
+
 def test_missing_section_and_broken_yaml(tmp_path):
     path = tmp_path / "p.yml"
     path.write_text("policy_id: x\nversion: 1\nbrowsers: {}\n", encoding="utf-8")
