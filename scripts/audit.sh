@@ -5,5 +5,5 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 apt_install "$ROOT/scripts/apt-packages.txt"
-make_venv "" >/dev/null
+make_venv ""
 exec "$VENV/bin/egov-probe" audit "$@"

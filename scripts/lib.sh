@@ -24,6 +24,15 @@ apt_install() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# pip_quiet ARGS: pip into the venv; its chatter goes to $VENV/pip.log, shown only on failure.
+pip_quiet() {
+    if ! "$VENV/bin/python" -m pip "$@" >"$VENV/pip.log" 2>&1; then
+        tail -n 40 "$VENV/pip.log" >&2
+        log "pip $* failed (full log: $VENV/pip.log)"
+        return 1
+    fi
+}
+
 # make_venv EXTRAS: the project's virtualenv with the package and the extras installed.
 make_venv() {
     local extras="$1" python
@@ -31,10 +40,10 @@ make_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
         log "creating virtualenv $VENV"
         "$python" -m venv "$VENV"
-        "$VENV/bin/python" -m pip install -q --upgrade pip
+        pip_quiet install -q --upgrade pip
     fi
     local spec="$ROOT"
     [ -n "$extras" ] && spec="$ROOT[$extras]"
     log "installing egov-probe${extras:+[$extras]} into $VENV"
-    "$VENV/bin/python" -m pip install -q -e "$spec"
+    pip_quiet install -q -e "$spec"
 }
