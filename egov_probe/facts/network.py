@@ -1,0 +1,182 @@
+"""Network facts: every endpoint of the policy probed step by step (DNS, TCP v4/v6, TLS, HTTP).
+
+All endpoints are probed at once; each step has its own timeout and the whole run is bounded
+by one overall timeout (an endpoint still running then is reported as cut off, not waited for).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import socket
+import ssl
+import sys
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Optional
+
+from .net_dns import resolve
+from .net_http import exchange
+from .net_proxy import NO_PROXY, ProxySettings, from_environment
+from .net_tcp import connect, socket_error_code
+from .net_tls import client_context, handshake
+from .net_types import ProbeResult, Step, Target, timed
+
+FAMILIES = ("ipv4", "ipv6")
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """How to probe: step timeout, resolvers (empty: the system's), extra CA file, proxies."""
+
+    step_timeout: float = 5.0
+    resolvers: tuple[str, ...] = ()
+    ca_file: Optional[str] = None
+    proxy: ProxySettings = NO_PROXY
+    context: ssl.SSLContext = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "context", client_context(self.ca_file))
+
+    @classmethod
+    def from_policy(cls, section: Mapping, proxy: ProxySettings) -> ProbeSettings:
+        return cls(step_timeout=float(section.get("step_timeout_s", 5)),
+                   resolvers=tuple(section.get("resolvers", ())),
+                   ca_file=section.get("ca_file"), proxy=proxy)
+
+
+def local_proxy_settings(environ: Mapping[str, str] = os.environ) -> ProxySettings:
+    """This machine's proxies: WinINET for the current user on Windows, else the environment."""
+    found = from_environment(environ)
+    if found.proxies or sys.platform != "win32":
+        return found
+    from .net_proxy import from_wininet
+    from .winsource import LiveWindowsSource, fold
+
+    source = LiveWindowsSource()
+    home = fold(environ.get("USERPROFILE", ""))
+    for profile in source.profiles():
+        if fold(profile.path) == home and profile.loaded:
+            return from_wininet(source, profile.sid)
+    return found
+
+
+def probe_endpoints(endpoints: Iterable[Mapping], settings: ProbeSettings,
+                    overall_timeout: float) -> list[ProbeResult]:
+    """Probe every endpoint concurrently; the list keeps the policy's order."""
+    endpoints = list(endpoints)
+    if not endpoints:
+        return []
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(32, len(endpoints)),
+                                                 thread_name_prefix="egov-net")
+    futures = [pool.submit(probe_endpoint, e, settings) for e in endpoints]
+    concurrent.futures.wait(futures, timeout=overall_timeout)
+    pool.shutdown(wait=False, cancel_futures=True)
+    return [f.result() if f.done() else _cut_off(e, overall_timeout)
+            for f, e in zip(futures, endpoints)]
+
+
+def _cut_off(endpoint: Mapping, overall_timeout: float) -> ProbeResult:
+    step = Step("overall", ms=overall_timeout * 1000).fail(
+        "section_timeout", f"not finished within the section's {overall_timeout} s")
+    return ProbeResult(endpoint["id"], endpoint["url"], endpoint["kind"], [step])
+
+
+def probe_endpoint(endpoint: Mapping, settings: ProbeSettings) -> ProbeResult:
+    """Every step for one endpoint, stopping at the first that leaves nothing to go on."""
+    target = Target.from_url(endpoint["url"])
+    result = ProbeResult(endpoint["id"], endpoint["url"], endpoint["kind"])
+    proxy = settings.proxy.proxy_for(target.scheme, target.host) if target.uses_http else None
+    first_hop = Target.from_url(proxy) if proxy else target
+    if proxy:
+        result.route = f"proxy {proxy} ({settings.proxy.source})"
+    elif settings.proxy.pac_url:
+        result.route = f"direct (PAC {settings.proxy.pac_url} not evaluated)"
+    sock = _connect_steps(result, first_hop, settings)
+    if sock is None:
+        return result
+    if proxy and target.scheme == "https":
+        sock = _tunnel_step(result, sock, target, settings.step_timeout)
+    if sock is not None and target.uses_tls:
+        step, sock = handshake(sock, target.host, settings.context, settings.step_timeout,
+                               lambda: _reconnect(first_hop, target, settings, proxy))
+        result.steps.append(step)
+    if sock is not None and target.uses_http:
+        result.steps.append(exchange(sock, target, settings.step_timeout,
+                                     lambda t: open_connection(t, settings),
+                                     absolute=bool(proxy)))
+    elif sock is not None:
+        sock.close()
+    return result
+
+
+def _connect_steps(result: ProbeResult, hop: Target, settings: ProbeSettings
+                   ) -> Optional[socket.socket]:
+    dns = resolve(hop.host, settings.resolvers, settings.step_timeout)
+    result.steps.append(dns)
+    if dns.ok is False:
+        return None
+    chosen: Optional[socket.socket] = None
+    for family in FAMILIES:
+        step, sock = connect(f"tcp_{family}", dns.data["addresses"][family], hop.port,
+                             settings.step_timeout)
+        result.steps.append(step)
+        if sock is not None and chosen is None:
+            chosen = sock
+        elif sock is not None:
+            sock.close()
+    return chosen
+
+
+def _tunnel_step(result: ProbeResult, sock: socket.socket, target: Target, timeout: float
+                 ) -> Optional[socket.socket]:
+    step = Step("proxy")
+    with timed(step):
+        try:
+            status = tunnel(sock, target, timeout)
+        except OSError as exc:
+            step.fail(socket_error_code(exc), str(exc))
+            status = None
+        if status == 200:
+            step.succeed(http_status=status)
+        elif status is not None:
+            step.fail("proxy_refused", f"the proxy answered CONNECT with {status}", http_status=status)
+    result.steps.append(step)
+    if step.ok:
+        return sock
+    sock.close()
+    return None
+
+
+def tunnel(sock: socket.socket, target: Target, timeout: float) -> int:
+    """Ask an HTTP proxy for a tunnel to ``target``; its status code."""
+    sock.settimeout(timeout)
+    authority = f"{target.host}:{target.port}"
+    sock.sendall(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode("ascii"))
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionResetError("the proxy closed the connection")
+        answer += chunk
+    try:
+        return int(answer.split(b" ", 2)[1])
+    except (IndexError, ValueError) as exc:
+        raise ConnectionResetError(f"not an HTTP answer from the proxy: {answer[:40]!r}") from exc
+
+
+def open_connection(target: Target, settings: ProbeSettings) -> socket.socket:
+    """A ready connection (through the proxy and TLS as needed), for a redirect."""
+    proxy = settings.proxy.proxy_for(target.scheme, target.host) if target.uses_http else None
+    return _reconnect(Target.from_url(proxy) if proxy else target, target, settings, proxy,
+                      wrap=True)
+
+
+def _reconnect(hop: Target, target: Target, settings: ProbeSettings, proxy: Optional[str],
+               wrap: bool = False) -> socket.socket:
+    sock = socket.create_connection((hop.host, hop.port), timeout=settings.step_timeout)
+    if proxy and target.scheme == "https" and tunnel(sock, target, settings.step_timeout) != 200:
+        sock.close()
+        raise ConnectionRefusedError("the proxy refused the tunnel")
+    if wrap and target.uses_tls:
+        return settings.context.wrap_socket(sock, server_hostname=target.host)
+    return sock

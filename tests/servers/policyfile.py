@@ -1,0 +1,29 @@
+"""Policy files for tests: the shipped policy with the test's own network sections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from egov_probe.policy import Policy, default_policy_path, load_policy
+
+
+def write_policy(folder: Path, *, network: Optional[dict] = None,
+                 mailbox: Optional[dict] = None, signature: Optional[dict] = None) -> Path:
+    """A policy file whose network/mailbox/signature sections are the ones given (or none)."""
+    data: dict[str, Any] = yaml.safe_load(default_policy_path().read_text("utf-8"))
+    for name, section in (("network", network), ("mailbox", mailbox),
+                          ("signature", signature)):
+        data.pop(name, None)
+        if section is not None:
+            data[name] = section
+    path = Path(folder) / "policy.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    return path
+
+
+def policy_with(folder: Path, **sections: dict) -> Policy:
+    """The loaded (validated) policy of :func:`write_policy`."""
+    return load_policy(write_policy(folder, **sections))
