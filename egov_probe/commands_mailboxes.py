@@ -1,0 +1,99 @@
+"""``egov-probe mailboxes``: officer rosters against the provincial directory (LDAP)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import InputError
+
+EXIT_ALL_WORKING, EXIT_SOME_LACKING, EXIT_INPUT, EXIT_DIRECTORY = 0, 1, 2, 3
+READ_PASSWORD_ENV = "EGOV_LDAP_BIND_PASSWORD"
+WRITE_PASSWORD_ENV = "EGOV_LDAP_WRITE_PASSWORD"
+DEFAULT_OUT = "egov-reports"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    from .cli import add_command
+
+    add_command(commands, "mailboxes", _arguments, cmd_mailboxes,
+                "rà soát hòm thư công vụ của cán bộ theo thư mục LDAP của tỉnh / check every "
+                "officer's official mailbox against the provincial directory (exit 0 all working, "
+                "1 some lacking, 2 input error, 3 directory error)")
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    from .cli import _unit_source_args
+
+    parser.add_argument("rosters", nargs="+", type=Path, metavar="ROSTER",
+                        help="danh sách cán bộ / officer roster (.csv UTF-8 or .xlsx)")
+    parser.add_argument("--directory", required=True, metavar="URL",
+                        help="ldap://HOST[:PORT] (StartTLS) or ldaps://HOST[:PORT]")
+    parser.add_argument("--bind-dn", required=True, metavar="DN",
+                        help="read-only account; password from --vault-file, "
+                             f"${READ_PASSWORD_ENV} or a prompt")
+    parser.add_argument("--unit", metavar="UNIT_ID", help="only this unit of the rosters")
+    parser.add_argument("--ca-file", type=Path, metavar="FILE",
+                        help="CA certificate(s) (PEM) the directory's certificate must chain to; "
+                             "default: the system's trusted CAs")
+    parser.add_argument("--no-verify-tls", action="store_true",
+                        help="DANGER: do not verify the directory's certificate (testing only)")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="naming rule, directory layout and disabled markers (YAML); "
+                             "default: the shipped mailbox_naming.yml")
+    parser.add_argument("--vault-file", type=Path, metavar="FILE",
+                        help="ansible-vault vars file holding the passwords")
+    parser.add_argument("--vault-key", default="ldap_bind_password", metavar="NAME",
+                        help="its variable with the read-only password (default: %(default)s)")
+    parser.add_argument("--vault-password-file", type=Path, metavar="FILE",
+                        help="the vault's password file (default: $ANSIBLE_VAULT_PASSWORD_FILE)")
+    parser.add_argument("--apply", action="store_true",
+                        help="add the proposed entries to the directory (needs --write-bind-dn)")
+    parser.add_argument("--write-bind-dn", metavar="DN",
+                        help="account allowed to add entries; password from --vault-file "
+                             f"(--write-vault-key), ${WRITE_PASSWORD_ENV} or a prompt")
+    parser.add_argument("--write-vault-key", default="ldap_write_password", metavar="NAME",
+                        help="the vault variable with the write password (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT), metavar="DIR",
+                        help=f"thư mục lưu kết quả / output folder (default: {DEFAULT_OUT})")
+    parser.add_argument("--lang", choices=("vi", "en"), default="vi", help="ngôn ngữ / language")
+    parser.add_argument("--debug-log", type=Path, metavar="FILE",
+                        help="write the LDAP library's detailed log here (passwords hidden)")
+    _unit_source_args(parser)
+
+
+def cmd_mailboxes(args: argparse.Namespace) -> int:
+    from .checks.messages import text
+    from .mailboxes.directory import DirectoryError
+    from .mailboxes.run import ReviewRequest, run_review
+
+    if args.apply and not args.write_bind_dn:
+        raise InputError("--apply needs --write-bind-dn (an account allowed to add entries)",
+                         field="--apply")
+    if args.no_verify_tls:
+        warning = text("mailboxes.no_verify")
+        print(f"!!! {warning.vi}\n!!! {warning.en}", file=sys.stderr)
+    if args.debug_log:
+        _debug_log(args.debug_log)
+    try:
+        outcome = run_review(ReviewRequest.from_args(args))
+    except DirectoryError as exc:
+        print(text("mailboxes.directory_error", error=exc).get(args.lang), file=sys.stderr)
+        return EXIT_DIRECTORY
+    sys.stdout.write(outcome.summary(args.lang))
+    return EXIT_ALL_WORKING if outcome.all_working else EXIT_SOME_LACKING
+
+
+def _debug_log(path: Path) -> None:
+    import logging
+
+    from ldap3.utils.log import EXTENDED, set_library_log_detail_level
+
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    logger = logging.getLogger("ldap3")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    set_library_log_detail_level(EXTENDED)
+

@@ -1,0 +1,178 @@
+"""The provincial directory over LDAP v3, always encrypted (StartTLS or LDAPS).
+
+This module only moves data: it reads entries (and with ``--apply`` adds them); judging them
+against the roster is ``review``'s job. Certificates are verified unless the caller explicitly
+turns that off; the password is handed to ldap3 only for the bind and dropped right after.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from typing import Iterable, Optional
+from urllib.parse import urlsplit
+
+from ..units import Unit
+from .config import DirectoryLayout
+from .credentials import Secret
+
+DEFAULT_PORTS = {"ldap": 389, "ldaps": 636}
+
+
+class DirectoryError(Exception):
+    """The directory could not be reached, its certificate was refused, or a bind failed."""
+
+
+@dataclass(frozen=True)
+class DirectoryAddress:
+    """Where the directory is: ``ldap://host:port`` (StartTLS) or ``ldaps://host:port``."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, url: str) -> "DirectoryAddress":
+        parts = urlsplit(url)
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise ValueError(f"expected ldap://HOST[:PORT] (StartTLS) or ldaps://HOST[:PORT], "
+                             f"found {url!r}")
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError(f"expected no path or query in the directory URL, found {url!r}")
+        return cls(parts.scheme, parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme])
+
+    def url(self) -> str:
+        """The URL without credentials, as recorded in the review."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    ca_file: Optional[str] = None   # None: the system's trusted CAs
+    verify: bool = True
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    dn: str
+    attributes: dict[str, tuple[str, ...]]  # lower-case attribute name → values
+
+    def values(self, attribute: str) -> tuple[str, ...]:
+        return self.attributes.get(attribute.lower(), ())
+
+    def first(self, attribute: str) -> Optional[str]:
+        values = self.values(attribute)
+        return values[0] if values else None
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    dn: str
+    object_classes: tuple[str, ...]
+    attributes: dict[str, str]
+
+
+class Directory:
+    """An open, bound connection with the searches the review needs."""
+
+    def __init__(self, connection, layout: DirectoryLayout, extra_attributes: Iterable[str] = ()):
+        self._connection = connection
+        self.layout = layout
+        self._attributes = sorted({layout.name_attribute, layout.mail_attribute,
+                                   layout.uid_attribute, *extra_attributes}
+                                  | ({layout.unit_attribute} if layout.unit_attribute else set()))
+
+    def people_of(self, unit: Unit) -> list[DirectoryEntry]:
+        """The people whose unit attribute names ``unit`` (by id or name); everyone if no such
+        attribute is configured."""
+        layout = self.layout
+        if not layout.unit_attribute:
+            return self._search(layout.person_filter)
+        unit_filter = "".join(f"({layout.unit_attribute}={_escape(v)})"
+                              for v in (unit.unit_id, unit.name_vi))
+        return self._search(f"(&{layout.person_filter}(|{unit_filter}))")
+
+    def entry_with_mail(self, address: str) -> Optional[DirectoryEntry]:
+        found = self._search(f"(&{self.layout.person_filter}"
+                             f"({self.layout.mail_attribute}={_escape(address)}))")
+        return found[0] if found else None
+
+    def local_part_taken(self, local_part: str, domain: str) -> bool:
+        layout = self.layout
+        return bool(self._search(f"(|({layout.uid_attribute}={_escape(local_part)})"
+                                 f"({layout.mail_attribute}={_escape(local_part)}@{_escape(domain)}))"))
+
+    def add(self, entry: NewEntry) -> None:
+        ok = self._connection.add(entry.dn, list(entry.object_classes), dict(entry.attributes))
+        if not ok:
+            result = self._connection.result
+            raise DirectoryError(f"cannot add {entry.dn}: {result.get('description')} "
+                                 f"{result.get('message') or ''}".strip())
+
+    def close(self) -> None:
+        self._connection.unbind()
+
+    def _search(self, ldap_filter: str) -> list[DirectoryEntry]:
+        from ldap3 import SUBTREE
+
+        ok = self._connection.search(self.layout.base_dn, ldap_filter, search_scope=SUBTREE,
+                                     attributes=self._attributes)
+        result = self._connection.result
+        if not ok and result.get("description") not in ("success", "noSuchObject"):
+            raise DirectoryError(f"search {ldap_filter} failed: {result.get('description')} "
+                                 f"{result.get('message') or ''}".strip())
+        return sorted((_entry(item) for item in self._connection.response or ()
+                       if item.get("type") == "searchResEntry"), key=lambda e: e.dn)
+
+
+def _entry(item: dict) -> DirectoryEntry:
+    attributes = {name.lower(): tuple(v.decode("utf-8", "replace") for v in values)
+                  for name, values in item.get("raw_attributes", {}).items()}
+    return DirectoryEntry(dn=item["dn"], attributes=attributes)
+
+
+def _escape(value: str) -> str:
+    from ldap3.utils.conv import escape_filter_chars
+
+    return escape_filter_chars(value)
+
+
+def open_directory(address: DirectoryAddress, tls: TlsSettings, bind_dn: str, password: Secret,
+                   layout: DirectoryLayout, *, write: bool = False,
+                   extra_attributes: Iterable[str] = ()) -> Directory:
+    """Connect, encrypt (LDAPS, or StartTLS before anything else), verify, then bind."""
+    from ldap3 import NONE, SIMPLE, Connection, Server, Tls
+    from ldap3.core.exceptions import LDAPException
+    from ldap3.utils.log import set_library_log_hide_sensitive_data
+
+    set_library_log_hide_sensitive_data(True)
+    tls_options = Tls(validate=ssl.CERT_REQUIRED if tls.verify else ssl.CERT_NONE,
+                      ca_certs_file=tls.ca_file)
+    server = Server(address.host, port=address.port, use_ssl=address.scheme == "ldaps",
+                    tls=tls_options, get_info=NONE, connect_timeout=int(layout.timeout_seconds))
+    connection = Connection(server, user=bind_dn, authentication=SIMPLE, read_only=not write,
+                            receive_timeout=int(layout.timeout_seconds), raise_exceptions=False)
+    try:
+        connection.open()
+        if address.scheme == "ldap":
+            connection.start_tls()
+        connection.password = password.reveal()
+        bound = connection.bind()
+    except LDAPException as exc:
+        raise DirectoryError(_tls_hint(f"{address.url()}: {exc}")) from None
+    finally:
+        connection.password = None
+    if not bound:
+        description = connection.result.get("description")
+        connection.unbind()
+        raise DirectoryError(f"{address.url()}: bind as {bind_dn} refused ({description})")
+    return Directory(connection, layout, extra_attributes)
+
+
+def _tls_hint(message: str) -> str:
+    if "certificate" in message.lower() or "ssl" in message.lower():
+        return (message + " — chứng chỉ máy chủ thư mục không được tin cậy: dùng --ca-file với "
+                "chứng chỉ CA của tỉnh / the directory's certificate is not trusted: pass the "
+                "province's CA with --ca-file")
+    return message
