@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,7 +265,7 @@ class Container:
         root = self.merged
         _write(root / "etc/hostname", f"{self.name}\n")
         _write(root / "etc/hosts", f"127.0.0.1 localhost\n{self.address} {self.name}\n")
-        _write(root / "etc/systemd/network/80-egov-test.network",
+        _write(root / "etc/systemd/network/10-egov-test.network",
                NETWORK_UNIT.format(address=self.address, gateway=net.gateway))
         _run(["systemctl", f"--root={root}", "enable", "--quiet", "systemd-networkd"])
         _write(root / "etc/apt/apt.conf.d/01egov-test-proxy",
@@ -319,8 +320,8 @@ class Container:
 class ServerLab(contextlib.AbstractContextManager):
     """Boots Debian 12 servers as nspawn containers reachable over SSH with verified host keys."""
 
-    def __init__(self, workdir: Path, net: Network | None = None) -> None:
-        self.workdir = Path(workdir)
+    def __init__(self, parent: Path, net: Network | None = None) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="egov-lab-", dir=parent))
         self.net = net or Network()
         self.containers: dict[str, Container] = {}
         self._stack = contextlib.ExitStack()
@@ -329,7 +330,7 @@ class ServerLab(contextlib.AbstractContextManager):
         self.proxy_url = ""
 
     def __enter__(self) -> "ServerLab":
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._stack.callback(shutil.rmtree, self.workdir, True)
         try:
             self.rootfs = ensure_rootfs()
             self._stack.enter_context(bridge(self.net))
