@@ -72,7 +72,8 @@ def _query(resolver: dns.resolver.Resolver, host: str, rdtype: str
     except dns.resolver.NoAnswer:
         return [], ("no_address", f"{host}: no {rdtype} record"), None
     except dns.resolver.NoNameservers as exc:
-        return [], ("servfail", f"{host}: the resolver failed to answer ({exc})"), None
+        code = "refused" if "REFUSED" in str(exc) else "servfail"
+        return [], (code, f"{host}: the resolver failed to answer ({exc})"), None
     except dns.exception.Timeout:
         return [], ("timeout", f"{host}: no answer from the resolver in time"), None
     except dns.exception.DNSException as exc:
@@ -81,7 +82,7 @@ def _query(resolver: dns.resolver.Resolver, host: str, rdtype: str
     return [r.address for r in answer], None, server
 
 
-_SEVERITY = ("timeout", "servfail", "dns_error", "nxdomain", "no_address")
+_SEVERITY = ("timeout", "refused", "servfail", "dns_error", "nxdomain", "no_address")
 
 
 def _worst(errors: list[tuple[str, str]]) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """dnsmasq from Debian as a real DNS server on a loopback address and a free port.
 
-Names under ``local_domain`` that are not listed get NXDOMAIN; names listed in ``servfail``
-are forwarded to a closed port, so the server itself answers SERVFAIL/REFUSED.
+Names under ``local_domain`` that are not listed get NXDOMAIN; domains listed in ``forward``
+are sent to another DNS server (``address#port``); any other name is REFUSED (no upstream).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from .procs import Server
 
 class Dnsmasq:
     def __init__(self, folder: Path, records: Mapping[str, Sequence[str]], *,
-                 local_domain: str = "egov.test", servfail: Sequence[str] = (),
+                 local_domain: str = "egov.test", forward: Mapping[str, str] = {},
                  address: str = "127.0.0.1") -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.address, self.port = address, free_port(address)
-        self.records, self.local_domain, self.servfail = records, local_domain, servfail
+        self.records, self.local_domain, self.forward = records, local_domain, forward
         self.server: Optional[Server] = None
 
     @property
@@ -34,8 +34,7 @@ class Dnsmasq:
                  f"local=/{self.local_domain}/", "log-queries", "no-poll"]
         for name, addresses in self.records.items():
             lines += [f"host-record={name},{a}" for a in addresses]
-        closed = free_port(self.address)
-        lines += [f"server=/{name}/{self.address}#{closed}" for name in self.servfail]
+        lines += [f"server=/{name}/{upstream}" for name, upstream in self.forward.items()]
         return "\n".join(lines) + "\n"
 
     def start(self) -> Dnsmasq:

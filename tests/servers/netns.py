@@ -46,9 +46,10 @@ class Netns:
 
     def blackhole(self) -> Netns:
         """Drop everything arriving in the namespace (nftables inside it)."""
-        rules = ("table inet egovnet { chain input { type filter hook input priority 0; "
-                 "policy drop; } }")
-        _run("ip", "netns", "exec", self.name, "nft", rules)
+        nft = ("ip", "netns", "exec", self.name, "nft")
+        _run(*nft, "add", "table", "inet", "egovnet")
+        _run(*nft, "add", "chain", "inet", "egovnet", "input",
+             "{ type filter hook input priority 0; policy drop; }")
         return self
 
     def exec(self, *argv: str) -> str:
