@@ -1,0 +1,264 @@
+"""Building the matrix: one row per unit, one cell per area, every cell traced to its checks.
+
+A unit's status:
+
+- ``not_surveyed``: no workstation report yet;
+- ``not_ready``: a failing (fail/error) check on one of its workstations or on a central server
+  (servers with no unit, or with this unit), or an audit that did not complete;
+- ``ready_with_conditions``: warnings, fewer workstations audited than expected, officers without
+  a working official mailbox, or a required area (browsers, machine basics) not checked;
+- ``ready``: none of the above.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from ..checks.messages import text
+from ..model import Text
+from ..plan import Plan
+from ..store.queries import StoredCheck, StoredHost, StoredMailboxReview
+from .inventory import UnitInfo
+
+STATUSES = ("ready", "ready_with_conditions", "not_ready", "not_surveyed")
+BLOCKING = frozenset({"fail", "error"})
+
+
+@dataclass(frozen=True)
+class Area:
+    """A matrix column fed by the checks of some categories."""
+
+    id: str
+    categories: Optional[tuple[str, ...]]  # None: every category
+    hosts: str = "workstation"  # or "server"
+    required: bool = False
+
+
+AREAS: tuple[Area, ...] = (
+    Area("browsers", ("browser",), required=True),
+    Area("network", ("network",)),
+    Area("mailbox", ("mailbox",)),
+    Area("system", ("system", "clock"), required=True),
+    Area("signature", ("signature",)),
+    Area("servers", None, hosts="server"),
+)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One host and check behind a cell."""
+
+    hostname: str
+    report_id: str
+    check_id: str
+    status: str
+
+
+@dataclass
+class Cell:
+    id: str
+    status: str  # ok, warn, fail, none
+    text: str
+    trace: list[Trace] = field(default_factory=list)
+
+
+@dataclass
+class Item:
+    """A blocking item or condition of a unit, with its remedy and the hosts concerned."""
+
+    key: str
+    severity: str  # block or condition
+    title: Text
+    remedy: Optional[Text]
+    hosts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    info: UnitInfo
+    phase: int
+    status: str
+    audited: int
+    cells: dict[str, Cell]
+    items: list[Item]
+    hosts: list[StoredHost]
+    last_report_at: Optional[str]
+
+    @property
+    def unit(self):
+        return self.info.unit
+
+
+@dataclass(frozen=True)
+class MatrixFilter:
+    phase: Optional[int] = None
+    district: Optional[str] = None  # name (Huyện Yên Thành) or GSO code (426)
+    as_of: Optional[dt.date] = None
+    since: Optional[dt.date] = None
+
+    def keeps(self, info: UnitInfo, phase: int) -> bool:
+        unit = info.unit
+        if self.phase is not None and phase != self.phase:
+            return False
+        return self.district is None or self.district.casefold() in (
+            (unit.district_vi or "").casefold(), (unit.district_gso or "").casefold())
+
+
+@dataclass
+class Matrix:
+    rows: list[Row]
+    servers: list[StoredHost]
+    filters: MatrixFilter
+    generated_at: str
+
+    def status_counts(self, phase: Optional[int] = None) -> dict[str, int]:
+        counts = Counter(r.status for r in self.rows if phase in (None, r.phase))
+        return {status: counts.get(status, 0) for status in STATUSES}
+
+    def phases(self) -> list[int]:
+        return sorted({row.phase for row in self.rows})
+
+    def common_items(self, limit: int = 10) -> list[tuple[Item, int]]:
+        """Blocking items by the number of units they block, most common first."""
+        counts: Counter[str] = Counter()
+        first: dict[str, Item] = {}
+        for row in self.rows:
+            for item in row.items:
+                if item.severity == "block":
+                    counts[item.key] += 1
+                    first.setdefault(item.key, item)
+        return [(first[key], n) for key, n in counts.most_common(limit)]
+
+
+def build_matrix(infos: Iterable[UnitInfo], plan: Plan, hosts: Iterable[StoredHost],
+                 reviews: dict[str, StoredMailboxReview], filters: MatrixFilter,
+                 generated_at: str) -> Matrix:
+    hosts = list(hosts)
+    servers = [h for h in hosts if h.kind == "server"]
+    by_unit: dict[str, list[StoredHost]] = {}
+    for host in hosts:
+        if host.kind == "workstation":
+            by_unit.setdefault(host.unit_id, []).append(host)
+    rows = []
+    for info in infos:
+        phase_def = plan.phase_of(info.unit.unit_id)
+        phase = phase_def.number if phase_def else info.unit.phase
+        if filters.keeps(info, phase):
+            unit_servers = [s for s in servers if s.unit_id in (None, info.unit.unit_id)]
+            rows.append(build_row(info, phase, by_unit.get(info.unit.unit_id, []), unit_servers,
+                                  reviews.get(info.unit.unit_id)))
+    rows.sort(key=lambda r: (r.phase, r.unit.district_vi or "", r.unit.name_vi))
+    return Matrix(rows, servers, filters, generated_at)
+
+
+def build_row(info: UnitInfo, phase: int, workstations: list[StoredHost],
+              servers: list[StoredHost], review: Optional[StoredMailboxReview]) -> Row:
+    cells = {"workstations": Cell("workstations", _coverage_status(len(workstations), info),
+                                  f"{len(workstations)}/{info.expected_workstations}",
+                                  [Trace(h.hostname, h.report_id, "", h.readiness)
+                                   for h in workstations])}
+    items: dict[str, Item] = {}
+    for area in AREAS:
+        area_hosts = servers if area.hosts == "server" else workstations
+        cells[area.id] = _area_cell(area, area_hosts, items)
+    if review is not None:
+        cells["mailbox"] = _review_cell(review, info, items)
+    if workstations:
+        _unit_conditions(info, workstations, cells, items)
+    status = _status(workstations, items.values())
+    stamps = [h.started_at for h in workstations + servers]
+    return Row(info, phase, status, len(workstations), cells, list(items.values()),
+               workstations, max(stamps) if stamps else None)
+
+
+def _coverage_status(audited: int, info: UnitInfo) -> str:
+    if audited == 0:
+        return "none"
+    return "ok" if audited >= info.expected_workstations else "warn"
+
+
+def _area_cell(area: Area, hosts: list[StoredHost], items: dict[str, Item]) -> Cell:
+    trace: list[Trace] = []
+    checked = compliant = 0
+    worst = "ok"
+    for host in hosts:
+        checks = [c for c in host.checks
+                  if area.categories is None or c.category in area.categories]
+        if not checks:
+            continue
+        checked += 1
+        compliant += not any(c.status in BLOCKING for c in checks)
+        for check in checks:
+            trace.append(Trace(host.hostname, host.report_id, check.check_id, check.status))
+            worst = _worse(worst, check.status)
+            _add_check_item(items, host, check)
+    if not checked:
+        return Cell(area.id, "none", "—", trace)
+    return Cell(area.id, worst, f"{compliant}/{checked}", trace)
+
+
+def _worse(current: str, status: str) -> str:
+    rank = {"ok": 0, "warn": 1, "fail": 2}
+    found = "fail" if status in BLOCKING else "warn" if status == "warn" else "ok"
+    return found if rank[found] > rank[current] else current
+
+
+def _add_check_item(items: dict[str, Item], host: StoredHost, check: StoredCheck) -> None:
+    if check.status not in BLOCKING and check.status != "warn":
+        return
+    severity = "block" if check.status in BLOCKING else "condition"
+    item = items.setdefault(check.check_id, Item(check.check_id, severity, check.title,
+                                                 check.remedy))
+    if severity == "block":
+        item.severity = "block"
+    if host.hostname not in item.hosts:
+        item.hosts.append(host.hostname)
+
+
+def _review_cell(review: StoredMailboxReview, info: UnitInfo, items: dict[str, Item]) -> Cell:
+    complete = review.working_mailbox >= review.officers
+    if not complete:
+        items["matrix.item.mailbox_review"] = _own_item(
+            "matrix.item.mailbox_review", "condition", info, review.working_mailbox,
+            review.officers)
+    return Cell("mailbox", "ok" if complete else "warn",
+                f"{review.working_mailbox}/{review.officers}",
+                [Trace("", review.review_id, "mailbox_review", "complete" if complete else "warn")])
+
+
+def _unit_conditions(info: UnitInfo, workstations: list[StoredHost], cells: dict[str, Cell],
+                     items: dict[str, Item]) -> None:
+    if len(workstations) < info.expected_workstations:
+        items["matrix.item.coverage"] = _own_item("matrix.item.coverage", "condition", info,
+                                                  len(workstations), info.expected_workstations)
+    for host in workstations:
+        if host.outcome != "complete":
+            key = f"matrix.item.outcome.{host.hostname}"
+            items[key] = _own_item("matrix.item.outcome", "block", info, host.hostname,
+                                   host.outcome)
+            items[key].hosts.append(host.hostname)
+    for area in AREAS:
+        if area.required and cells[area.id].status == "none":
+            label = text(f"matrix.{area.id}")
+            title = Text(text("matrix.item.missing", observed=label.vi).vi,
+                         text("matrix.item.missing", observed=label.en).en)
+            items[f"matrix.item.missing.{area.id}"] = Item(
+                f"matrix.item.missing.{area.id}", "condition", title,
+                text("matrix.item.missing", "remedy"))
+
+
+def _own_item(key: str, severity: str, info: UnitInfo, observed: object, expected: object) -> Item:
+    return Item(key, severity, text(key, observed=observed, expected=expected),
+                text(key, "remedy", unit=info.unit.unit_id))
+
+
+def _status(workstations: list[StoredHost], items: Iterable[Item]) -> str:
+    if not workstations:
+        return "not_surveyed"
+    severities = {item.severity for item in items}
+    if "block" in severities:
+        return "not_ready"
+    return "ready_with_conditions" if severities else "ready"

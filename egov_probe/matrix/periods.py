@@ -1,0 +1,49 @@
+"""Dates the DIC speaks in (Vietnam time, UTC+7) as the UTC bounds the store is queried with."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from ..errors import InputError
+
+VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
+
+
+def day_start_utc(day: dt.date) -> str:
+    """The first second of ``day`` in Vietnam, as store UTC text (``YYYY-MM-DDTHH:MM:SS``)."""
+    moment = dt.datetime.combine(day, dt.time(), VIETNAM).astimezone(dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def end_of_day_bound(day: Optional[dt.date]) -> str:
+    """Exclusive upper bound for "up to the end of ``day``" (no day: no bound)."""
+    return day_start_utc(day + dt.timedelta(days=1)) if day else "9999"
+
+
+def start_of_day_bound(day: Optional[dt.date]) -> str:
+    return day_start_utc(day) if day else ""
+
+
+def parse_day(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"expected a date YYYY-MM-DD, found {value!r}", field=option) from exc
+
+
+def parse_month(value: str, option: str = "--month") -> tuple[int, int]:
+    try:
+        moment = dt.datetime.strptime(value, "%Y-%m")
+    except ValueError as exc:
+        raise InputError(f"expected a month YYYY-MM, found {value!r}", field=option) from exc
+    return moment.year, moment.month
+
+
+def month_end(year: int, month: int) -> dt.date:
+    first_next = dt.date(year + month // 12, month % 12 + 1, 1)
+    return first_next - dt.timedelta(days=1)
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    return (year, month - 1) if month > 1 else (year - 1, 12)

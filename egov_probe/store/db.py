@@ -1,0 +1,112 @@
+"""One code path for SQLite and PostgreSQL: a thin adapter for placeholders, DDL and URLs.
+
+SQL in this package is written once, with ``?`` placeholders and ``{id_pk}`` / ``{blob}`` type
+names in DDL; the adapter turns them into what each database expects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import InputError
+
+DEFAULT_STORE = "egov-store.sqlite"
+_DDL = {
+    "sqlite": {"id_pk": "INTEGER PRIMARY KEY AUTOINCREMENT"},
+    "postgresql": {"id_pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"},
+}
+
+
+@dataclass
+class Database:
+    """A connection in autocommit mode; ``transaction()`` commits all or nothing."""
+
+    dialect: str
+    connection: Any
+    location: str
+
+    def sql(self, text: str) -> str:
+        text = text.format(**_DDL[self.dialect])
+        return text.replace("?", "%s") if self.dialect == "postgresql" else text
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
+        cursor = self.connection.cursor()
+        cursor.execute(self.sql(text), tuple(params))
+        return cursor
+
+    def executemany(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.connection.cursor().executemany(self.sql(text), rows)
+
+    def query(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return list(self.execute(text, params).fetchall())
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Database"]:
+        self.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def open_database(target: str | Path | None = None) -> Database:
+    """``postgresql://...`` for PostgreSQL, else an SQLite file (created if missing).
+
+    Migrations are applied on opening, in order, and recorded in the database.
+    """
+    from .migrations import migrate
+
+    target = str(target or DEFAULT_STORE)
+    if target.startswith(("postgresql://", "postgres://")):
+        database = _open_postgresql(target)
+    else:
+        database = _open_sqlite(Path(target.removeprefix("sqlite:///")))
+    migrate(database)
+    return database
+
+
+def _open_sqlite(path: Path) -> Database:
+    if path.parent and not path.parent.is_dir():
+        raise InputError("the store's folder does not exist", path=str(path.parent),
+                         field="--store")
+    try:
+        connection = sqlite3.connect(str(path), isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"not an SQLite store: {exc}", path=str(path), field="--store") from exc
+    return Database("sqlite", connection, str(path))
+
+
+def _open_postgresql(url: str) -> Database:
+    import psycopg  # only a central deployment needs it
+
+    try:
+        connection = psycopg.connect(url, autocommit=True)
+    except psycopg.OperationalError as exc:
+        message = str(exc).replace(url, redact_url(url)).splitlines()[0]
+        raise InputError(f"cannot connect to PostgreSQL: {message}", path=redact_url(url),
+                         field="--store") from exc
+    return Database("postgresql", connection, redact_url(url))
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))

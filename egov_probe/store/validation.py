@@ -1,0 +1,59 @@
+"""Schema checks for what the store imports: a compiled fast path, full messages on failure."""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any, Callable, Optional
+
+from ..report_io import report_schema, validation_errors
+
+MAILBOX_SCHEMA = "mailbox_review.schema.json"
+
+
+@functools.lru_cache(maxsize=1)
+def mailbox_review_schema() -> dict[str, Any]:
+    """The published JSON Schema of a mailbox review (issue 7 validates against it too)."""
+    text = resources.files("egov_probe.schema").joinpath(MAILBOX_SCHEMA).read_text("utf-8")
+    return json.loads(text)
+
+
+@functools.lru_cache(maxsize=4)
+def _fast_validator(schema_name: str) -> Optional[Callable[[Any], Any]]:
+    """fastjsonschema's compiled validator when installed (10x faster on bulk imports)."""
+    try:
+        import fastjsonschema
+    except ImportError:
+        return None
+    schema = report_schema() if schema_name == "report" else mailbox_review_schema()
+    return fastjsonschema.compile(schema)
+
+
+def _passes_fast(schema_name: str, data: Any) -> bool:
+    validator = _fast_validator(schema_name)
+    if validator is None:
+        return False
+    import fastjsonschema
+
+    try:
+        validator(data)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+def report_problems(data: Any) -> list[str]:
+    """Every way ``data`` breaks the report schema (empty when it is a valid report)."""
+    return [] if _passes_fast("report", data) else validation_errors(data)
+
+
+def mailbox_review_problems(data: Any) -> list[str]:
+    """Every way ``data`` breaks the mailbox review schema."""
+    if _passes_fast("mailbox", data):
+        return []
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(mailbox_review_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]

@@ -1,0 +1,223 @@
+"""The readiness store on SQLite and on a real PostgreSQL: import, idempotence, quarantine."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from egov_probe.errors import InputError
+from egov_probe.store import import_paths, latest_hosts, latest_mailbox_reviews, open_database
+from egov_probe.store.migrations import MIGRATIONS, applied_versions, migrate
+from egov_probe.store.queries import count_reports
+from egov_probe.units import load_units_csv
+from tests.test_store_factory import (database, make_report, make_review, pg_server,  # noqa: F401
+                                store_target, write_report, write_review)
+
+UNIT_IDS = [unit.unit_id for unit in load_units_csv()]
+
+
+def run_import(database, tmp_path, *paths):
+    return import_paths(database, paths, UNIT_IDS, tmp_path / "quarantine")
+
+
+def reason_of(quarantined_file: str) -> str:
+    return Path(quarantined_file + ".reason.txt").read_text(encoding="utf-8")
+
+
+def test_migrations_are_applied_in_order_once_and_recorded(store_target):
+    first = open_database(store_target)
+    assert applied_versions(first) == [m.version for m in MIGRATIONS]
+    assert migrate(first) == []
+    first.close()
+    again = open_database(store_target)
+    assert applied_versions(again) == [1, 2]
+    again.close()
+
+
+def test_the_same_report_twice_counts_once(database, tmp_path):
+    usb = tmp_path / "usb"
+    reports = [make_report(hostname=f"ws{i}") for i in range(3)]
+    paths = [write_report(r, usb) for r in reports]
+    copy = usb / "copy" / "reformatted.json"  # same report, other layout and file name
+    copy.parent.mkdir()
+    copy.write_text(json.dumps(json.loads(paths[0].read_text("utf-8")), indent=None,
+                               ensure_ascii=True), encoding="utf-8")
+    summary = run_import(database, tmp_path, usb)
+    assert (len(summary.imported), len(summary.duplicates), summary.quarantined) == (3, 1, [])
+    again = run_import(database, tmp_path, usb)
+    assert (len(again.imported), len(again.duplicates)) == (0, 4)
+    assert count_reports(database) == 3
+    assert all(p.exists() for p in paths)  # good files stay where they were
+
+
+def test_zip_files_are_imported_member_by_member(database, tmp_path):
+    good = [make_report(hostname=f"ws{i}") for i in range(2)]
+    archive = tmp_path / "usb" / "xa-ma-thanh.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for report in good:
+            zf.writestr(f"reports/{report.host.hostname}.json", json.dumps(report.to_dict()))
+        zf.writestr("reports/broken.json", "{not json")
+    summary = run_import(database, tmp_path, archive.parent)
+    assert len(summary.imported) == 2
+    [(origin, reason, target)] = summary.quarantined
+    assert origin.endswith("xa-ma-thanh.zip!reports/broken.json") and "not JSON" in reason
+    assert Path(target).read_text() == "{not json" and archive.exists()
+    assert "xa-ma-thanh.zip!reports/broken.json" in reason_of(target)
+    assert len(run_import(database, tmp_path, archive).duplicates) == 2
+
+
+def test_a_damaged_zip_goes_to_quarantine_whole(database, tmp_path):
+    archive = tmp_path / "usb" / "half-copied.zip"
+    archive.parent.mkdir()
+    archive.write_bytes(b"PK\x03\x04 truncated")
+    [(_, reason, target)] = run_import(database, tmp_path, archive.parent).quarantined
+    assert "not a readable zip" in reason and not archive.exists()
+    assert Path(target).read_bytes() == b"PK\x03\x04 truncated"
+
+
+def _bad_documents(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
+    """file name: (content, a phrase its quarantine reason must hold)."""
+    other = make_report().to_dict()
+    other["schema_version"] = "2.0"
+    no_remedy = make_report(statuses={"system.ram": "fail"}).to_dict()
+    no_remedy["checks"][0]["remedy"] = None
+    future = make_report(started_at="2999-01-01T00:00:00Z").to_dict()
+    unknown = make_report(unit_id="xa-ma-thahn").to_dict()
+    no_unit = make_report(unit_id=None).to_dict()
+    return {
+        "malformed.json": (b'{"report_id": ', "not JSON"),
+        "latin1.json": ('{"host": "Mã Thành"}'.encode("latin-1"), "not UTF-8"),
+        "list.json": (b"[1, 2]", "expected a JSON object"),
+        "other-schema.json": (json.dumps(other).encode(), "schema_version '2.0' is not supported"),
+        "invalid.json": (json.dumps(no_remedy).encode(), "checks/0/remedy"),
+        "future.json": (json.dumps(future).encode(), "is in the future"),
+        "unknown-unit.json": (json.dumps(unknown).encode(), "did you mean: xa-ma-thanh"),
+        "no-unit.json": (json.dumps(no_unit).encode(), "without a unit"),
+    }
+
+
+def test_bad_files_are_quarantined_with_the_reason_and_nothing_is_lost(database, tmp_path):
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    bad = _bad_documents(tmp_path)
+    for name, (content, _) in bad.items():
+        (usb / name).write_bytes(content)
+    good = write_report(make_report(), usb)
+    (usb / "notes.txt").write_text("ghi chú", encoding="utf-8")
+    summary = run_import(database, tmp_path, usb)
+    assert summary.imported == [str(good)] and summary.ignored == [str(usb / "notes.txt")]
+    by_name = {Path(origin).name: target for origin, _, target in summary.quarantined}
+    assert set(by_name) == set(bad)
+    for name, (content, phrase) in bad.items():
+        assert not (usb / name).exists()
+        assert Path(by_name[name]).read_bytes() == content  # moved whole, not rewritten
+        assert phrase in reason_of(by_name[name]), name
+    assert count_reports(database) == 1
+    assert run_import(database, tmp_path, usb).quarantined == []  # quarantine is never re-read
+
+
+def test_an_edited_copy_of_a_stored_report_is_refused(database, tmp_path):
+    report = make_report()
+    run_import(database, tmp_path, write_report(report, tmp_path / "a"))
+    report.host.officer = "Người khác"
+    [(_, reason, _)] = run_import(database, tmp_path, write_report(report, tmp_path / "b")).quarantined
+    assert f"report_id {report.report_id} is already stored with other content" in reason
+    [host] = latest_hosts(database)
+    assert host.officer == "Nguyễn Thị Thu Hà"
+
+
+def test_a_failure_mid_import_leaves_nothing_half_imported(database, tmp_path, monkeypatch):
+    path = write_report(make_report(), tmp_path / "usb")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full while writing the checks")
+
+    monkeypatch.setattr(database, "executemany", broken)
+    with pytest.raises(RuntimeError):
+        run_import(database, tmp_path, path)
+    assert count_reports(database) == 0
+    monkeypatch.undo()
+    assert len(run_import(database, tmp_path, path).imported) == 1
+    assert len(latest_hosts(database)[0].checks) == 6
+
+
+def test_the_latest_report_per_host_counts_and_history_is_kept(database, tmp_path):
+    usb = tmp_path / "usb"
+    write_report(make_report(hostname="ws1", started_at="2015-10-05T01:00:00Z",
+                             statuses={"system.ram": "fail"}), usb)
+    write_report(make_report(hostname="ws1", started_at="2015-11-05T01:00:00.5Z"), usb)
+    write_report(make_report(hostname="ws2", started_at="2015-10-06T01:00:00Z"), usb)
+    write_report(make_report(hostname="ws1", unit_id="xa-tien-thanh",
+                             started_at="2015-09-01T01:00:00Z"), usb)
+    assert len(run_import(database, tmp_path, usb).imported) == 4
+    latest = {(h.unit_id, h.hostname): h for h in latest_hosts(database)}
+    assert len(latest) == 3
+    assert latest[("xa-ma-thanh", "ws1")].readiness == "ready"
+    october = {(h.unit_id, h.hostname): h for h in latest_hosts(database, before="2015-11-01")}
+    assert october[("xa-ma-thanh", "ws1")].readiness == "not_ready"
+    assert [h.hostname for h in latest_hosts(database, since="2015-10-07")] == ["ws1"]
+    assert count_reports(database) == 4
+
+
+def test_mailbox_reviews_are_imported_once_and_the_latest_counts(database, tmp_path):
+    usb = tmp_path / "usb"
+    old = make_review(working=1, generated_at="2015-10-01T00:00:00.000000Z")
+    new = make_review(working=4, generated_at="2015-11-01T00:00:00.000000Z")
+    broken = make_review()
+    del broken["summary"]
+    for review in (old, new, broken):
+        write_review(review, usb)
+    summary = run_import(database, tmp_path, usb)
+    assert len(summary.imported) == 2
+    [(_, reason, _)] = summary.quarantined
+    assert "not a valid mailbox review" in reason and "summary" in reason
+    assert len(run_import(database, tmp_path, usb).duplicates) == 2
+    assert latest_mailbox_reviews(database)["xa-tien-thanh"].working_mailbox == 4
+    before = latest_mailbox_reviews(database, before="2015-10-15")
+    assert before["xa-tien-thanh"].review_id == old["review_id"]
+
+
+def test_a_real_audit_report_goes_through_the_command_line_import(store_target, tmp_path, probe):
+    reports = tmp_path / "usb"
+    audit = probe("audit", "--unit", "xa-ma-thanh", "--officer", "Nguyễn Văn A", "--out",
+                  str(reports))
+    assert audit.returncode in (0, 1), audit.stderr
+    first = probe("import", str(reports), "--store", store_target, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "imported 1" in first.stdout
+    second = probe("import", str(reports), "--store", store_target, cwd=tmp_path)
+    assert "imported 0" in second.stdout and "duplicates 1" in second.stdout
+    db = open_database(store_target)
+    [host] = latest_hosts(db)
+    db.close()
+    assert host.unit_id == "xa-ma-thanh" and host.officer == "Nguyễn Văn A"
+    assert {c.category for c in host.checks} >= {"system", "browser"}
+
+
+def test_the_import_command_names_bad_files_and_exits_non_zero(tmp_path, probe):
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    (usb / "broken.json").write_text("{", encoding="utf-8")
+    result = probe("import", str(usb), "--store", str(tmp_path / "s.sqlite"))
+    assert result.returncode == 2
+    assert "broken.json" in result.stderr and "not JSON" in result.stderr
+    assert (tmp_path / "egov-quarantine" / "broken.json.reason.txt").exists()
+
+
+def test_bad_store_locations_are_input_errors_without_the_password(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        open_database(tmp_path / "missing" / "store.sqlite")
+    not_sqlite = tmp_path / "store.sqlite"
+    not_sqlite.write_text("plain text, not a database" * 100)
+    with pytest.raises(InputError, match="not an SQLite store"):
+        open_database(not_sqlite)
+    socket_dir = tmp_path / "nosock"
+    socket_dir.mkdir()
+    with pytest.raises(InputError) as caught:
+        open_database(f"postgresql://egov:s3cr3t-pw@/egov?host={socket_dir}&port=1")
+    assert "s3cr3t-pw" not in str(caught.value) and "egov:***@" in str(caught.value)
