@@ -7,15 +7,15 @@ slapd on free loopback ports (ldap:// with StartTLS and ldaps://) and waits unti
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import signal
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.servers.ca import TestCA
+from tests.servers.ports import free_port, wait_listening
+from tests.servers.procs import Server
 
 SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
@@ -25,83 +25,6 @@ ADMIN_DN = f"cn=admin,{SUFFIX}"
 READER_DN = f"cn=reader,{SUFFIX}"
 WRITER_DN = f"cn=writer,{SUFFIX}"
 START_ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class CertificateAuthority:
-    cert_file: Path
-    key_file: Path
-
-    @classmethod
-    def create(cls, directory: Path, name: str) -> "CertificateAuthority":
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.x509.oid import NameOID
-
-        key = _new_key()
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        cert = (_builder(subject, subject, key.public_key())
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False,
-                                             False), critical=True)
-                .sign(key, hashes.SHA256()))
-        return cls(*_write_pair(directory, name, cert, key))
-
-    def issue_server(self, directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
-        """A server certificate for ``host`` (IP or name), signed by this CA."""
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-        ca_cert = x509.load_pem_x509_certificate(self.cert_file.read_bytes())
-        ca_key = serialization.load_pem_private_key(self.key_file.read_bytes(), None)
-        key = _new_key()
-        try:
-            alt = x509.IPAddress(ipaddress.ip_address(host))
-        except ValueError:
-            alt = x509.DNSName(host)
-        cert = (_builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]),
-                         ca_cert.subject, key.public_key())
-                .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                               critical=False)
-                .sign(ca_key, hashes.SHA256()))
-        return _write_pair(directory, f"server-{host}", cert, key)
-
-
-def _new_key():
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _builder(subject, issuer, public_key):
-    from cryptography import x509
-
-    now = dt.datetime.now(dt.timezone.utc)
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-            .public_key(public_key).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=2)))
-
-
-def _write_pair(directory: Path, name: str, cert, key) -> tuple[Path, Path]:
-    from cryptography.hazmat.primitives import serialization
-
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_file, key_file = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_file.chmod(0o600)
-    return cert_file, key_file
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _config(workdir: Path, cert: Path, key: Path, ca: Path, passwords: dict[str, str]) -> str:
@@ -167,9 +90,9 @@ class LdapServer:
     workdir: Path
     port: int
     ldaps_port: int
-    ca: CertificateAuthority
+    ca: TestCA
     passwords: dict
-    process: subprocess.Popen
+    server: Server
 
     @property
     def url(self) -> str:
@@ -179,14 +102,19 @@ class LdapServer:
     def ldaps_url(self) -> str:
         return f"ldaps://127.0.0.1:{self.ldaps_port}"
 
+    @property
+    def ca_file(self) -> Path:
+        return self.ca.root.cert
+
     @classmethod
     def start(cls, workdir: Path, people_ldif: str, passwords: dict[str, str]) -> "LdapServer":
         """``passwords``: admin, reader and writer."""
-        ca = CertificateAuthority.create(workdir / "tls", "egov-probe-test-ca")
-        cert, key = ca.issue_server(workdir / "tls")
+        ca = TestCA(workdir / "tls")
+        issued = ca.issue("slapd", "127.0.0.1")
         (workdir / "db").mkdir(parents=True)
         conf = workdir / "slapd.conf"
-        conf.write_text(_config(workdir, cert, key, ca.cert_file, passwords), encoding="utf-8")
+        conf.write_text(_config(workdir, issued.cert, issued.key, ca.root.cert, passwords),
+                        encoding="utf-8")
         data = workdir / "data.ldif"
         data.write_text(base_ldif(passwords) + people_ldif, encoding="utf-8")
         subprocess.run([SLAPADD, "-f", str(conf), "-l", str(data)], check=True,
@@ -195,48 +123,31 @@ class LdapServer:
             server = cls._launch(workdir, conf, ca, passwords)
             if server is not None:
                 return server
-        raise RuntimeError("slapd did not start")
+        raise RuntimeError(f"slapd did not start; see {workdir / 'slapd.log'}")
 
     @classmethod
-    def _launch(cls, workdir: Path, conf: Path, ca: CertificateAuthority, passwords: dict):
+    def _launch(cls, workdir: Path, conf: Path, ca: TestCA, passwords: dict):
         port, ldaps_port = free_port(), free_port()
-        log = open(workdir / "slapd.log", "ab")
-        process = subprocess.Popen(
-            [SLAPD, "-d", "0", "-f", str(conf),
-             "-h", f"ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{ldaps_port}/"],
-            stdout=log, stderr=log, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                return None
-            if all(_answers(p) for p in (port, ldaps_port)):
-                return cls(workdir, port, ldaps_port, ca, passwords, process)
-            time.sleep(0.05)
-        process.kill()
-        process.wait()
-        return None
+        server = Server([SLAPD, "-d", "0", "-f", str(conf), "-h",
+                         f"ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{ldaps_port}/"],
+                        workdir / "slapd.log").start()
+        try:
+            for listening in (port, ldaps_port):
+                wait_listening("127.0.0.1", listening, timeout=15)
+        except RuntimeError:
+            server.stop()
+            return None
+        if not server.alive():  # the port was someone else's
+            return None
+        return cls(workdir, port, ldaps_port, ca, passwords, server)
 
     def pause(self) -> None:
-        os.kill(self.process.pid, signal.SIGSTOP)
+        os.kill(self.server.process.pid, signal.SIGSTOP)
 
     def resume(self) -> None:
-        os.kill(self.process.pid, signal.SIGCONT)
+        os.kill(self.server.process.pid, signal.SIGCONT)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.server.alive():
             self.resume()
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+        self.server.stop()

@@ -1,0 +1,320 @@
+"""``egov-probe mailboxes`` against a real OpenLDAP server (slapd) started by the tests.
+
+The test directory (tests/fixtures/rosters/directory_people.ldif) holds present, disabled and
+mismatched accounts and a namesake in another unit; slapd requires TLS for every operation.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from tests.ldap_server import READER_DN, WRITER_DN, LdapServer
+from tests.servers.ca import TestCA
+
+pytestmark = pytest.mark.services
+
+ROSTERS = Path(__file__).parent / "fixtures" / "rosters"
+ROSTER = ROSTERS / "ma_thanh.csv"
+PEOPLE = (ROSTERS / "directory_people.ldif").read_text(encoding="utf-8")
+PASSWORDS = {"admin": "Adm1n-Qu4n-Tri!", "reader": "R3ad-Chi-Doc-7Qx", "writer": "Wr1te-Ghi-9Zp"}
+EXPECTED = {  # (name, position) → (outcome, directory address, proposed address)
+    ("Trần Văn Bình", "Chủ tịch UBND xã"): ("found", "binhtv@nghean.gov.vn", None),
+    ("Nguyễn Thị Thu Hà", "Văn phòng - Thống kê"): ("found", "hantt@nghean.gov.vn", None),
+    ("Đặng Đình Đức", "Tư pháp - Hộ tịch"): ("disabled", "ducdd@nghean.gov.vn", None),
+    ("Lê Thị Mai", "Địa chính - Xây dựng"): ("disabled", "mailt@nghean.gov.vn", None),
+    ("Hoàng Văn Nam", "Phó Chủ tịch UBND xã"): ("address_mismatch", "namhv@nghean.gov.vn", None),
+    ("Nguyễn Thị Minh Khai", "Văn hóa - Xã hội"): ("missing", None, "khaintm@nghean.gov.vn"),
+    # hantt is taken in the directory, annv by the namesake of Xã Tiến Thành
+    ("Ngô Thị Thúy Hà", "Tài chính - Kế toán"): ("missing", None, "hantt2@nghean.gov.vn"),
+    ("Nguyễn Văn An", "Chỉ huy trưởng Quân sự"): ("missing", None, "annv2@nghean.gov.vn"),
+    ("Nguyễn Văn An", "Trưởng Công an xã"): ("missing", None, "annv3@nghean.gov.vn"),
+}
+
+
+def _start(tmp_path_factory, name: str) -> LdapServer:
+    return LdapServer.start(tmp_path_factory.mktemp(name), PEOPLE, PASSWORDS)
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory):
+    server = _start(tmp_path_factory, "slapd")
+    yield server
+    server.stop()
+
+
+def mailboxes(server: LdapServer, out: Path, *extra: str, env: dict | None = None,
+              url: str | None = None, ca: bool = True) -> subprocess.CompletedProcess:
+    args = [sys.executable, "-m", "egov_probe", "mailboxes", str(ROSTER),
+            "--directory", url or server.url, "--bind-dn", READER_DN, "--out", str(out), *extra]
+    if ca:
+        args += ["--ca-file", str(server.ca_file)]
+    full_env = {**os.environ, "PYTHONIOENCODING": "utf-8",
+                "EGOV_LDAP_BIND_PASSWORD": PASSWORDS["reader"], **(env or {})}
+    return subprocess.run(args, capture_output=True, text=True, encoding="utf-8", env=full_env,
+                          stdin=subprocess.DEVNULL, timeout=120, check=False)
+
+
+def only(folder: Path, suffix: str) -> Path:
+    [path] = sorted(folder.glob(f"*{suffix}"))
+    return path
+
+
+def outcomes(review: dict) -> dict:
+    return {(o["full_name"], o["position"]): (o["outcome"], o["directory_address"],
+                                              o["proposed_address"]) for o in review["officers"]}
+
+
+def test_one_command_tells_who_lacks_a_mailbox_and_proposes_addresses(directory, tmp_path):
+    result = mailboxes(directory, tmp_path)
+    assert result.returncode == 1, result.stderr  # some officers lack a working mailbox
+    review = json.loads(only(tmp_path, ".json").read_text(encoding="utf-8"))
+    assert outcomes(review) == EXPECTED
+    assert review["summary"] == {"officers": 9, "working_mailbox": 3}
+    assert review["directory"] == directory.url and review["unit_id"] == "xa-ma-thanh"
+    out = result.stdout
+    assert "Xã Mã Thành (xa-ma-thanh): 3/9 cán bộ có hòm thư công vụ đang hoạt động" in out
+    assert "Chưa có hòm thư: Nguyễn Thị Minh Khai (Văn hóa - Xã hội), đề xuất " \
+           "khaintm@nghean.gov.vn" in out
+    assert "Hòm thư bị khóa: Lê Thị Mai (Địa chính - Xây dựng), mailt@nghean.gov.vn " \
+           "[shadowExpire: 19000]" in out
+    assert "Địa chỉ không khớp: Hoàng Văn Nam" in out
+
+
+def test_the_review_document_has_the_fixed_format(directory, tmp_path):
+    mailboxes(directory, tmp_path)
+    review = json.loads(only(tmp_path, ".json").read_text(encoding="utf-8"))
+    assert list(review) == ["schema_version", "kind", "review_id", "unit_id", "generated_at",
+                            "directory", "officers", "summary"]
+    assert review["schema_version"] == "1.0" and review["kind"] == "mailbox_review"
+    assert len(review["review_id"]) == 32 and int(review["review_id"], 16) >= 0
+    assert review["generated_at"][-1] == "Z" and len(review["generated_at"]) == 27
+    schema_file = resources.files("egov_probe.schema").joinpath("mailbox_review.schema.json")
+    if not schema_file.is_file():
+        pytest.skip("the store's mailbox_review.schema.json is not published yet")
+    import jsonschema
+
+    jsonschema.Draft202012Validator(json.loads(schema_file.read_text("utf-8"))).validate(review)
+
+
+def test_the_ldif_and_csv_list_the_missing_officers_for_the_mail_administrators(directory,
+                                                                                 tmp_path):
+    mailboxes(directory, tmp_path, "--lang", "en")
+    ldif = only(tmp_path, ".ldif").read_text(encoding="ascii")
+    assert ldif.count("changetype: add") == 4
+    assert "dn: uid=hantt2,ou=people,dc=nghean,dc=gov,dc=vn\n" in ldif
+    with only(tmp_path, ".csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["full_name"], r["proposed_address"]) for r in rows] == [
+        ("Nguyễn Thị Minh Khai", "khaintm@nghean.gov.vn"), ("Ngô Thị Thúy Hà", "hantt2@nghean.gov.vn"),
+        ("Nguyễn Văn An", "annv2@nghean.gov.vn"), ("Nguyễn Văn An", "annv3@nghean.gov.vn")]
+    assert rows[0]["phone"] == "0911000111" and rows[0]["unit_name"] == "Xã Mã Thành"
+
+
+def test_the_ldif_is_accepted_by_openldap_as_written(tmp_path_factory, tmp_path):
+    server = _start(tmp_path_factory, "slapd-ldif")
+    try:
+        mailboxes(server, tmp_path)
+        env = {**os.environ, "LDAPTLS_CACERT": str(server.ca_file)}
+        loaded = subprocess.run(["ldapmodify", "-ZZ", "-x", "-H", server.url, "-D", WRITER_DN,
+                                 "-y", str(_secret_file(tmp_path, PASSWORDS["writer"])),
+                                 "-f", str(only(tmp_path, ".ldif"))],
+                                capture_output=True, text=True, env=env, check=False)
+        assert loaded.returncode == 0, loaded.stderr
+        again = tmp_path / "again"
+        assert mailboxes(server, again).returncode == 1  # two are still disabled
+        review = json.loads(only(again, ".json").read_text(encoding="utf-8"))
+        assert review["summary"] == {"officers": 9, "working_mailbox": 7}
+        khai = next(o for o in review["officers"] if o["full_name"] == "Nguyễn Thị Minh Khai")
+        assert (khai["outcome"], khai["directory_address"]) == ("found", "khaintm@nghean.gov.vn")
+    finally:
+        server.stop()
+
+
+def _secret_file(folder: Path, value: str) -> Path:
+    path = folder / "pw"
+    path.write_text(value, encoding="utf-8")  # ldapmodify -y reads it verbatim, no newline
+    path.chmod(0o600)
+    return path
+
+
+def test_apply_adds_the_entries_with_the_write_account(tmp_path_factory, tmp_path):
+    server = _start(tmp_path_factory, "slapd-apply")
+    try:
+        result = mailboxes(server, tmp_path, "--apply", "--write-bind-dn", WRITER_DN,
+                           env={"EGOV_LDAP_WRITE_PASSWORD": PASSWORDS["writer"]})
+        assert "Đã tạo 4 tài khoản hòm thư trong thư mục." in result.stdout, result.stderr
+        review = json.loads(only(tmp_path, ".json").read_text(encoding="utf-8"))
+        assert review["summary"] == {"officers": 9, "working_mailbox": 7}
+        assert {o["directory_address"] for o in review["officers"]} >= {
+            "khaintm@nghean.gov.vn", "hantt2@nghean.gov.vn", "annv2@nghean.gov.vn",
+            "annv3@nghean.gov.vn"}
+        env = {**os.environ, "LDAPTLS_CACERT": str(server.ca_file)}
+        entry = subprocess.run(["ldapsearch", "-ZZ", "-x", "-LLL", "-o", "ldif-wrap=no", "-H",
+                                server.url, "-D", READER_DN, "-y",
+                                str(_secret_file(tmp_path, PASSWORDS["reader"])), "-b",
+                                "uid=annv3,ou=people,dc=nghean,dc=gov,dc=vn", "title", "ou"],
+                               capture_output=True, text=True, env=env, check=True).stdout
+        assert "ou: xa-ma-thanh" in entry and "title:: " in entry  # "Trưởng Công an xã"
+    finally:
+        server.stop()
+
+
+def test_nothing_is_written_without_apply_and_the_read_account_cannot_write(directory,
+                                                                            tmp_path):
+    before = mailboxes(directory, tmp_path / "1")
+    assert before.returncode == 1
+    refused = mailboxes(directory, tmp_path / "2", "--apply", "--write-bind-dn", READER_DN,
+                        env={"EGOV_LDAP_WRITE_PASSWORD": PASSWORDS["reader"]})
+    assert refused.returncode == 3
+    assert "insufficientAccessRights" in refused.stderr
+    after = mailboxes(directory, tmp_path / "3")
+    review = json.loads(only(tmp_path / "3", ".json").read_text(encoding="utf-8"))
+    assert review["summary"]["working_mailbox"] == 3  # the directory is unchanged
+
+
+def test_apply_needs_a_write_account(directory, tmp_path):
+    result = mailboxes(directory, tmp_path, "--apply")
+    assert result.returncode == 2 and "--apply needs --write-bind-dn" in result.stderr
+
+
+def test_ldaps_works_like_starttls(directory, tmp_path):
+    result = mailboxes(directory, tmp_path, url=directory.ldaps_url)
+    assert result.returncode == 1, result.stderr
+    review = json.loads(only(tmp_path, ".json").read_text(encoding="utf-8"))
+    assert outcomes(review) == EXPECTED and review["directory"] == directory.ldaps_url
+
+
+@pytest.mark.parametrize("url_kind", ["starttls", "ldaps"])
+def test_a_certificate_from_an_untrusted_ca_is_refused(directory, tmp_path, url_kind):
+    other = TestCA(tmp_path / "other", common_name="Another CA").root
+    url = directory.url if url_kind == "starttls" else directory.ldaps_url
+    result = mailboxes(directory, tmp_path / "out", "--ca-file", str(other.cert), url=url,
+                       ca=False)
+    assert result.returncode == 3
+    assert "certificate" in result.stderr and "--ca-file" in result.stderr
+    assert not (tmp_path / "out").exists()  # no review of a directory we could not trust
+
+
+def test_without_a_ca_file_the_system_trust_store_is_used_and_refuses_the_test_ca(directory,
+                                                                                   tmp_path):
+    result = mailboxes(directory, tmp_path / "out", ca=False)
+    assert result.returncode == 3 and "certificate" in result.stderr
+
+
+def test_a_certificate_for_another_host_is_refused(tmp_path_factory, tmp_path):
+    """The certificate must name the host we connect to: 127.0.0.1 is not 'localhost'."""
+    server = _start(tmp_path_factory, "slapd-name")
+    try:
+        result = mailboxes(server, tmp_path, url=f"ldap://localhost:{server.port}")
+        assert result.returncode == 3 and "doesn't match" in result.stderr
+    finally:
+        server.stop()
+
+
+def test_turning_verification_off_is_explicit_and_loud(directory, tmp_path):
+    result = mailboxes(directory, tmp_path, "--no-verify-tls", ca=False)
+    assert result.returncode == 1
+    assert "CẢNH BÁO: KHÔNG kiểm tra chứng chỉ TLS" in result.stderr
+    assert "WARNING: the directory's TLS certificate is NOT verified" in result.stderr
+
+
+def test_a_plain_ldap_client_is_refused_by_the_test_directory(directory, tmp_path):
+    """The directory requires TLS, so the reviews above prove the tool encrypts."""
+    plain = subprocess.run(["ldapsearch", "-x", "-H", directory.url, "-D", READER_DN, "-y",
+                            str(_secret_file(tmp_path, PASSWORDS["reader"])), "-b",
+                            "dc=nghean,dc=gov,dc=vn", "(uid=hantt)"],
+                           capture_output=True, text=True, check=False)
+    assert plain.returncode != 0 and "confidentiality required" in plain.stderr.lower()
+
+
+def test_a_wrong_password_is_refused_without_showing_it(directory, tmp_path):
+    result = mailboxes(directory, tmp_path, env={"EGOV_LDAP_BIND_PASSWORD": "Sai-Mat-Khau-42"})
+    assert result.returncode == 3 and "invalidCredentials" in result.stderr
+    assert "Sai-Mat-Khau-42" not in result.stdout + result.stderr
+
+
+def test_no_password_and_no_terminal_is_an_input_error(directory, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "EGOV_LDAP_BIND_PASSWORD"}
+    result = subprocess.run([sys.executable, "-m", "egov_probe", "mailboxes", str(ROSTER),
+                             "--directory", directory.url, "--bind-dn", READER_DN,
+                             "--out", str(tmp_path)], capture_output=True, text=True, env=env,
+                            stdin=subprocess.DEVNULL, check=False)
+    assert result.returncode == 2 and "EGOV_LDAP_BIND_PASSWORD" in result.stderr
+
+
+def _vault(tmp_path: Path) -> tuple[Path, Path]:
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    vault_password = b"Vault-Pass-Tinh-Nghe-An"
+    secrets = f"ldap_bind_password: {PASSWORDS['reader']}\n"
+    vault = VaultLib([("default", VaultSecret(vault_password))])
+    vault_file = tmp_path / "ldap_secrets.yml"
+    vault_file.write_bytes(vault.encrypt(secrets.encode("utf-8")))
+    password_file = tmp_path / "vault_pass"
+    password_file.write_bytes(vault_password + b"\n")
+    password_file.chmod(0o600)
+    return vault_file, password_file
+
+
+def test_the_password_from_ansible_vault_never_shows_in_outputs_logs_or_process_list(
+        tmp_path_factory, tmp_path):
+    server = _start(tmp_path_factory, "slapd-secret")
+    vault_file, password_file = _vault(tmp_path)
+    out, log = tmp_path / "out", tmp_path / "ldap-debug.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_LDAP")}
+    env.update(PYTHONIOENCODING="utf-8", ANSIBLE_VAULT_PASSWORD_FILE=str(password_file))
+    args = [sys.executable, "-m", "egov_probe", "mailboxes", str(ROSTER), "--directory",
+            server.url, "--bind-dn", READER_DN, "--ca-file", str(server.ca_file),
+            "--vault-file", str(vault_file), "--out", str(out), "--debug-log", str(log)]
+    secret = PASSWORDS["reader"].encode()
+    server.pause()  # the tool connects, then waits for slapd: look at it while it runs
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                               stdin=subprocess.DEVNULL)
+    try:
+        _wait_for_connection(process.pid, server.port)
+        seen = _process_list()
+        assert any(str(vault_file).encode() in line for line in seen)  # the listing is real
+        assert not [line for line in seen if secret in line]
+        assert secret not in Path(f"/proc/{process.pid}/environ").read_bytes()
+    finally:
+        server.resume()
+        stdout, stderr = process.communicate(timeout=60)
+        server.stop()
+    assert process.returncode == 1, stderr.decode()
+    review = json.loads(only(out, ".json").read_text(encoding="utf-8"))
+    assert review["summary"]["working_mailbox"] == 3  # the vault's password did bind
+    assert b"bind" in log.read_bytes().lower()  # the library did log the bind...
+    for blob in [stdout, stderr, log.read_bytes()] + [p.read_bytes() for p in out.iterdir()]:
+        assert secret not in blob                   # ...but never the password
+
+
+def _wait_for_connection(pid: int, port: int) -> None:
+    """Until ``pid`` holds a TCP connection to ``port`` (slapd is paused: it stays open)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = subprocess.run(["ss", "-Htnp", "state", "established", "dport", f"= :{port}"],
+                               capture_output=True, text=True, check=False).stdout
+        if f"pid={pid}," in found:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the tool never connected")
+
+
+def _process_list() -> list[bytes]:
+    lines = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+        except OSError:  # the process has ended meanwhile
+            continue
+    ps = subprocess.run(["ps", "-eo", "pid,args", "ww"], capture_output=True, check=True).stdout
+    return lines + ps.splitlines()
