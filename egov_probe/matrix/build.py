@@ -168,6 +168,8 @@ def build_row(info: UnitInfo, phase: int, workstations: list[StoredHost],
         cells["mailbox"] = _review_cell(review, info, items)
     if workstations:
         _unit_conditions(info, workstations, cells, items)
+    else:  # a unit not surveyed yet is listed as such; its cells still show the servers
+        items.clear()
     status = _status(workstations, items.values())
     stamps = [h.started_at for h in workstations + servers]
     return Row(info, phase, status, len(workstations), cells, list(items.values()),
