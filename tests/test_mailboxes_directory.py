@@ -318,3 +318,85 @@ def _process_list() -> list[bytes]:
             continue
     ps = subprocess.run(["ps", "-eo", "pid,args", "ww"], capture_output=True, check=True).stdout
     return lines + ps.splitlines()
+
+
+def test_the_password_can_be_typed_at_a_prompt_and_is_not_echoed(directory, tmp_path):
+    import pty
+    import select
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_LDAP")}
+    args = [sys.executable, "-m", "egov_probe", "mailboxes", str(ROSTER), "--directory",
+            directory.url, "--bind-dn", READER_DN, "--ca-file", str(directory.ca_file),
+            "--out", str(tmp_path)]
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the tool in a terminal, as an official would run it
+        try:
+            os.execve(sys.executable, args, env)
+        finally:
+            os._exit(127)
+    seen, typed = b"", False
+    while True:
+        ready, _, _ = select.select([terminal], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # EIO: the child has ended
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not typed and b"password (" in seen:
+            os.write(terminal, PASSWORDS["reader"].encode() + b"\n")
+            typed = True
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+    assert typed and os.waitstatus_to_exitcode(status) == 1, seen.decode(errors="replace")
+    assert PASSWORDS["reader"].encode() not in seen
+    assert "3/9 cán bộ" in seen.decode("utf-8", errors="replace")
+
+
+def test_several_units_in_one_roster_give_one_review_each(directory, tmp_path):
+    roster = tmp_path / "two_units.csv"
+    roster.write_text(ROSTER.read_text(encoding="utf-8")
+                      + "Nguyễn Văn An,Công chức Văn phòng,xa-tien-thanh,,\n"
+                      + "Nguyễn Thị Thanh Hà,Kế toán,Xã Tiến Thành,,\n", encoding="utf-8")
+
+    def run(out: Path, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "egov_probe", "mailboxes", str(roster), "--directory",
+             directory.url, "--bind-dn", READER_DN, "--ca-file", str(directory.ca_file),
+             "--out", str(out), *extra], capture_output=True, text=True, encoding="utf-8",
+            check=False, env={**os.environ, "EGOV_LDAP_BIND_PASSWORD": PASSWORDS["reader"]})
+
+    result = run(tmp_path / "all")
+    assert result.returncode == 1, result.stderr
+    reviews = {r["unit_id"]: r for r in (json.loads(p.read_text(encoding="utf-8"))
+                                         for p in (tmp_path / "all").glob("*.json"))}
+    assert set(reviews) == {"xa-ma-thanh", "xa-tien-thanh"}
+    assert outcomes(reviews["xa-tien-thanh"]) == {
+        ("Nguyễn Văn An", "Công chức Văn phòng"): ("found", "annv@nghean.gov.vn", None),
+        # hantt, hantt2 (proposed in Xã Mã Thành a moment before) are taken
+        ("Nguyễn Thị Thanh Hà", "Kế toán"): ("missing", None, "hantt3@nghean.gov.vn")}
+    assert outcomes(reviews["xa-ma-thanh"]) == EXPECTED
+    assert run(tmp_path / "one", "--unit", "xa-tien-thanh").returncode == 1
+    [one] = (tmp_path / "one").glob("*.json")
+    assert json.loads(one.read_text(encoding="utf-8"))["summary"] == {"officers": 2,
+                                                                      "working_mailbox": 1}
+    none = mailboxes(directory, tmp_path / "none", "--unit", "xa-tien-thanh")
+    assert none.returncode == 2  # ma_thanh.csv has no officer of Xã Tiến Thành
+    assert "no officer of xa-tien-thanh" in none.stderr
+
+
+def test_the_matrix_counts_the_units_officers(directory, tmp_path, probe):
+    pytest.importorskip("egov_probe.store")
+    assert mailboxes(directory, tmp_path / "reviews").returncode == 1
+    store = str(tmp_path / "store.sqlite")
+    imported = probe("import", str(tmp_path / "reviews"), "--store", store)
+    assert imported.returncode == 0, imported.stderr
+    matrix = probe("matrix", "--store", store, "--format", "json", "--out", str(tmp_path / "m"))
+    assert matrix.returncode == 0, matrix.stderr
+    [path] = (tmp_path / "m").glob("*.json")
+    [row] = [r for r in json.loads(path.read_text(encoding="utf-8"))["rows"]
+             if r["unit_id"] == "xa-ma-thanh"]
+    assert row["mailbox"] == "3/9"

@@ -30,7 +30,7 @@ class UnitFiles:
 
 def file_stem(review: UnitReview) -> str:
     stamp = review.generated_at[:19].replace(":", "").replace("-", "")
-    return f"mailboxes_{review.unit.unit_id}_{stamp}Z"
+    return f"mailboxes_{review.unit.unit_id}_{stamp}Z_{review.review_id[:8]}"
 
 
 def write_unit_files(review: UnitReview, proposals: UnitReview, entries: Sequence[NewEntry],
