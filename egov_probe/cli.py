@@ -19,6 +19,7 @@ DEFAULT_OUT = "egov-reports"
 # Modules that add their own sub-commands: each has ``register(commands)`` that calls
 # ``add_command(commands, name, arguments, handler, help_text)``. One line per module.
 COMMAND_MODULES: tuple[str, ...] = (
+    "egov_probe.commands_fleet",
     "egov_probe.commands_store",
     "egov_probe.commands_mailboxes",
 )

@@ -35,12 +35,23 @@ def vietnamese_fonts() -> tuple[Optional[list[str]], tuple[Evidence, ...]]:
 
 def _fontconfig_fonts() -> tuple[Optional[list[str]], tuple[Evidence, ...]]:
     fc_list = shutil.which("fc-list")
-    command = f"fc-list ':charset={VIETNAMESE_CHARSET}' family"
     if not fc_list:
-        return None, (Evidence("command", command, "fc-list not found (fontconfig absent)"),)
+        return fonts_from_fc_list(None)
     result = subprocess.run([fc_list, f":charset={VIETNAMESE_CHARSET}", "family"],
                             capture_output=True, text=True, timeout=10, check=False)
-    families = sorted({name.strip() for line in result.stdout.splitlines()
+    return fonts_from_fc_list(result.stdout)
+
+
+def fc_list_command() -> str:
+    return f"fc-list ':charset={VIETNAMESE_CHARSET}' family"
+
+
+def fonts_from_fc_list(output: Optional[str]) -> tuple[Optional[list[str]], tuple[Evidence, ...]]:
+    """Families from the output of :func:`fc_list_command`; None when fc-list was absent."""
+    command = fc_list_command()
+    if output is None:
+        return None, (Evidence("command", command, "fc-list not found (fontconfig absent)"),)
+    families = sorted({name.strip() for line in output.splitlines()
                        for name in line.split(",")[:1] if name.strip()})
     return families, (Evidence("command", command, f"{len(families)} families"),)
 

@@ -1,6 +1,8 @@
 """Machine basics: OS, CPU, memory, disk, uptime, time zone, locale and Vietnamese fonts.
 
-``SYSTEM_COLLECTORS`` maps each fact name to the function that reads it.
+``SYSTEM_COLLECTORS`` maps each fact name to the function that reads it. Reading and parsing
+are apart: the ``*_from_*`` functions turn text or numbers into facts, so that the fleet audit
+builds the same facts from what its collector script printed on a remote host.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import locale
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -31,12 +34,28 @@ def os_fact() -> Fact:
 
 
 def _linux_os() -> Fact:
-    info = platform.freedesktop_os_release()
+    return linux_os_from(platform.freedesktop_os_release(), platform.release())
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """The variables of an os-release file (quoted values unquoted)."""
+    info = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            try:
+                info[key] = " ".join(shlex.split(value))
+            except ValueError:
+                info[key] = value
+    return info
+
+
+def linux_os_from(info: dict[str, str], kernel: str) -> Fact:
     name = info.get("NAME", "Linux")
     return Fact({"name": name, "version": info.get("VERSION_ID", info.get("VERSION", "")),
-                 "build": f"kernel {platform.release()}"},
+                 "build": f"kernel {kernel}"},
                 (Evidence("file", "/etc/os-release", info.get("PRETTY_NAME")),
-                 Evidence("platform", "uname -r", platform.release())))
+                 Evidence("platform", "uname -r", kernel)))
 
 
 def _windows_version() -> tuple[str, str, str]:
@@ -58,19 +77,41 @@ def cpu_cores_fact() -> Fact:
 
 def cpu_model_fact() -> Optional[Fact]:
     if sys.platform.startswith("linux"):
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                return Fact(model, (Evidence("proc", "/proc/cpuinfo model name", model),))
-        return None
+        return cpu_model_from_cpuinfo(Path("/proc/cpuinfo").read_text(encoding="utf-8",
+                                                                      errors="replace"))
     model = platform.processor()
     return Fact(model, (Evidence("platform", "platform.processor()", model),)) if model else None
+
+
+def cpu_model_from_cpuinfo(text: str) -> Optional[Fact]:
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            return Fact(model, (Evidence("proc", "/proc/cpuinfo model name", model),))
+    return None
+
+
+def cpu_cores_from_cpuinfo(text: str) -> Fact:
+    """Logical processors: the ``processor`` lines of /proc/cpuinfo."""
+    cores = sum(1 for line in text.splitlines() if line.split(":")[0].strip() == "processor")
+    return Fact(cores, (Evidence("proc", "/proc/cpuinfo processor", str(cores)),))
 
 
 def ram_mb_fact() -> Fact:
     total = psutil.virtual_memory().total
     where = "/proc/meminfo MemTotal" if sys.platform.startswith("linux") else "GlobalMemoryStatusEx"
+    return ram_mb_from_bytes(total, where)
+
+
+def ram_mb_from_bytes(total: int, where: str) -> Fact:
     return Fact(total // (1024 * 1024), (Evidence("proc", where, str(total)),))
+
+
+def ram_mb_from_meminfo(text: str) -> Optional[Fact]:
+    for line in text.splitlines():
+        if line.startswith("MemTotal:"):
+            return ram_mb_from_bytes(int(line.split()[1]) * 1024, "/proc/meminfo MemTotal")
+    return None
 
 
 def system_drive() -> str:
@@ -79,20 +120,37 @@ def system_drive() -> str:
 
 def disk_free_gb_fact() -> Fact:
     drive = system_drive()
-    free = psutil.disk_usage(drive).free
-    return Fact(round(free / 1024 ** 3, 1), (Evidence("platform", f"disk_usage({drive}).free", str(free)),))
+    return disk_free_gb_from(psutil.disk_usage(drive).free, f"disk_usage({drive}).free")
+
+
+def disk_free_gb_from(free: int, where: str) -> Fact:
+    return Fact(round(free / 1024 ** 3, 1), (Evidence("platform", where, str(free)),))
 
 
 def uptime_days_fact() -> Fact:
-    boot = psutil.boot_time()
-    return Fact(round((time.time() - boot) / 86400, 2),
+    return uptime_days_from(time.time(), psutil.boot_time())
+
+
+def uptime_days_from(now: float, boot: float) -> Fact:
+    return Fact(round((now - boot) / 86400, 2),
                 (Evidence("proc", "boot time", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(boot))),))
 
 
 def utc_offset_fact() -> Fact:
     offset = time.localtime().tm_gmtoff
-    text = format_offset(offset)
-    return Fact(text, (Evidence("platform", "time.localtime().tm_gmtoff", str(offset)),))
+    return utc_offset_from(offset, "time.localtime().tm_gmtoff")
+
+
+def utc_offset_from(offset: int, where: str) -> Fact:
+    return Fact(format_offset(offset), (Evidence("platform", where, str(offset)),))
+
+
+def offset_seconds(text: str) -> int:
+    """Seconds east of UTC from ``date +%z`` output (``+0700``)."""
+    text = text.strip()
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    return sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60)
 
 
 def format_offset(seconds: int) -> str:
@@ -102,19 +160,26 @@ def format_offset(seconds: int) -> str:
 
 
 def timezone_fact() -> Optional[Fact]:
-    if os.environ.get("TZ"):
-        return Fact(os.environ["TZ"], (Evidence("environment", "TZ", os.environ["TZ"]),))
     localtime = Path("/etc/localtime")
-    if localtime.is_symlink():
-        target = os.readlink(localtime)
-        name = target.split("zoneinfo/", 1)[-1]
-        return Fact(name, (Evidence("file", "/etc/localtime", target),))
     timezone_file = Path("/etc/timezone")
-    if timezone_file.exists():
-        name = timezone_file.read_text(encoding="utf-8").strip()
+    return timezone_from(
+        os.environ.get("TZ"), os.readlink(localtime) if localtime.is_symlink() else None,
+        timezone_file.read_text(encoding="utf-8") if timezone_file.exists() else None,
+        time.tzname[0])
+
+
+def timezone_from(tz_env: Optional[str], localtime_target: Optional[str],
+                  timezone_text: Optional[str], tzname: Optional[str]) -> Optional[Fact]:
+    """The time zone from $TZ, the /etc/localtime link, /etc/timezone, else the C library's."""
+    if tz_env:
+        return Fact(tz_env, (Evidence("environment", "TZ", tz_env),))
+    if localtime_target:
+        name = localtime_target.split("zoneinfo/", 1)[-1]
+        return Fact(name, (Evidence("file", "/etc/localtime", localtime_target),))
+    if timezone_text is not None:
+        name = timezone_text.strip()
         return Fact(name, (Evidence("file", "/etc/timezone", name),))
-    name = time.tzname[0]
-    return Fact(name, (Evidence("platform", "time.tzname", name),))
+    return Fact(tzname, (Evidence("platform", "time.tzname", tzname),)) if tzname else None
 
 
 def locale_fact() -> Fact:
@@ -148,3 +213,11 @@ SYSTEM_COLLECTORS: dict[str, Callable[[], Optional[Fact]]] = {
     "encoding": encoding_fact,
     "vietnamese_fonts": fonts_fact,
 }
+
+
+def encoding_of_locale(name: str) -> str:
+    """The character set a locale name selects (``vi_VN.UTF-8`` -> ``UTF-8``; ``C`` -> ASCII)."""
+    codeset = name.split(".", 1)[1].split("@", 1)[0] if "." in name else ""
+    if codeset.replace("-", "").lower() == "utf8":
+        return "UTF-8"
+    return codeset or "ANSI_X3.4-1968"

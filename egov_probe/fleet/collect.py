@@ -1,0 +1,54 @@
+"""From a target to its remote evidence: the transport moves the collector's bytes, the
+parsers turn them into facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..audit import BrowserScan
+from ..facts.browsers_linux import LinuxReader, linux_browsers
+from .linux import RemoteLinuxReader, collector_script, parse_records, remote_hostname, \
+    system_collectors
+from .reports import RemoteEvidence
+from .ssh import SshOptions, run_ssh
+from .target import HostFailure, Job, Target
+
+SSH_COMMAND = "/bin/sh -s"
+
+
+@dataclass(frozen=True)
+class TransportOptions:
+    ssh: SshOptions = field(default_factory=SshOptions)
+    winrm_ca_trust_path: Optional[str] = None
+    winrm_insecure: bool = False
+
+
+def collect(target: Target, options: TransportOptions, job: Job) -> RemoteEvidence:
+    """Run the collector on the target; raises HostFailure (with any partial output)."""
+    if target.connection == "winrm":
+        from .winrm import collect_windows
+        return collect_windows(target, options, job)
+    text = run_ssh(target, SSH_COMMAND, collector_script(), options.ssh, job)
+    return linux_evidence(text)
+
+
+def linux_evidence(text: str) -> RemoteEvidence:
+    """Evidence from what the Linux collector printed (whole, or cut short)."""
+    output = parse_records(text)
+    reader = RemoteLinuxReader(output)
+    return RemoteEvidence(system=system_collectors(output),
+                          browsers=lambda: linux_scan(reader),
+                          hostname=remote_hostname(output), complete=output.complete)
+
+
+def linux_scan(reader: LinuxReader) -> BrowserScan:
+    browsers = linux_browsers(reader)
+    return BrowserScan(browsers, {"browsers": [b.as_fact() for b in browsers]})
+
+
+def partial_evidence(target: Target, failure: HostFailure) -> Optional[RemoteEvidence]:
+    """What can still be judged after a failure that came with some output."""
+    if target.connection == "winrm" or not failure.partial_output:
+        return None
+    return linux_evidence(failure.partial_output)

@@ -1,0 +1,170 @@
+"""The Linux collector script and the parsing of what it prints.
+
+The script (``egov_probe/collectors/linux.sh``) runs in one SSH exec without Python and prints
+raw evidence as records; :func:`parse_records` splits them, and :class:`RemoteLinuxReader` and
+:func:`system_collectors` turn them into the same facts as the local audit, with the same
+parse functions (``facts/system.py``, ``facts/fonts.py``, ``facts/browsers_linux.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Callable, Optional
+
+from ..facts import browsers_linux as bl
+from ..facts import system as sysfacts
+from ..facts.base import Fact
+from ..facts.fonts import VIETNAMESE_CHARSET, fonts_from_fc_list
+from ..model import Evidence
+
+SCRIPT_RESOURCE = "linux.sh"
+_RECORD = re.compile(r"\n::egov-probe:: (\S+) ?([^\n]*)\n")
+
+
+def collector_script() -> str:
+    """The collector with its lists (from ``facts/browsers_linux.py``) set at the top."""
+    body = resources.files("egov_probe.collectors").joinpath(SCRIPT_RESOURCE).read_text("utf-8")
+    files = [bl.snap_meta_path(s) for s in bl.SNAPS]
+    files += [bl.flatpak_metainfo_path(bl.MACHINE_FLATPAKS, a) for a in bl.FLATPAKS]
+    home_files = [bl.flatpak_metainfo_path(bl.USER_FLATPAKS, a) for a in bl.FLATPAKS]
+    settings = {
+        "EGOV_PACKAGES": " ".join(bl.PACKAGES),
+        "EGOV_FILES": " ".join(files),
+        "EGOV_EXES": " ".join(bl.EXECUTABLES),
+        "EGOV_HOME_FILES": " ".join(home_files),
+        "EGOV_HOME_EXES": " ".join(bl.USER_EXECUTABLES),
+        "EGOV_FC_CHARSET": VIETNAMESE_CHARSET,
+    }
+    prelude = "".join(f"{name}={shlex.quote(value)}\n" for name, value in settings.items())
+    return prelude + body
+
+
+@dataclass
+class CollectorOutput:
+    """The records the script printed: (kind, argument) -> text; ``complete`` if it ended."""
+
+    records: dict[tuple[str, str], str] = field(default_factory=dict)
+    complete: bool = False
+
+    def get(self, kind: str, arg: str) -> Optional[str]:
+        return self.records.get((kind, arg))
+
+    def args(self, kind: str) -> list[str]:
+        return [arg for (k, arg) in self.records if k == kind]
+
+
+def parse_records(text: str) -> CollectorOutput:
+    """Split the script's output into records (text before the first record is ignored)."""
+    parts = _RECORD.split("\n" + text.replace("\r\n", "\n"))
+    output = CollectorOutput()
+    for index in range(1, len(parts) - 2, 3):
+        kind, arg, content = parts[index], parts[index + 1], parts[index + 2]
+        if kind == "end":
+            output.complete = True
+        else:
+            output.records[(kind, arg)] = content
+    return output
+
+
+class RemoteLinuxReader:
+    """A :class:`~egov_probe.facts.browsers_linux.LinuxReader` over the collector's records."""
+
+    def __init__(self, output: CollectorOutput) -> None:
+        self.output = output
+
+    def where(self, path: str) -> str:
+        return path
+
+    def read_text(self, path: str) -> Optional[str]:
+        return self.output.get("file", path)
+
+    def package_lists(self) -> dict[str, str]:
+        return {name: self.output.records[("list", name)] for name in self.output.args("list")}
+
+    def accounts(self) -> list[tuple[str, int, str]]:
+        return bl.accounts_from_passwd(self.read_text(bl.PASSWD))
+
+    def is_dir(self, path: str) -> bool:
+        return self.output.get("dir", path) is not None or \
+            self.output.get("dir", path.rstrip("/")) is not None
+
+    def is_executable(self, path: str) -> bool:
+        return self.output.get("exe", path) is not None
+
+    def realpath(self, path: str) -> str:
+        return self.output.get("exe", path) or path
+
+    def version_output(self, path: str) -> Optional[str]:
+        return self.output.get("version", path)
+
+    def rpm_output(self) -> Optional[str]:
+        return self.output.get("cmd", "rpm")
+
+
+def system_collectors(output: CollectorOutput) -> dict[str, Callable[[], Optional[Fact]]]:
+    """The facts of ``SYSTEM_COLLECTORS``, read from the records instead of this machine."""
+    cmd = lambda name: _need(output.get("cmd", name), f"command {name}")  # noqa: E731
+    return {
+        "os": lambda: sysfacts.linux_os_from(sysfacts.parse_os_release(_os_release(output)),
+                                             cmd("uname-r").strip()),
+        "arch": lambda: Fact(cmd("uname-m").strip(),
+                             (Evidence("command", "uname -m", cmd("uname-m").strip()),)),
+        "cpu_model": lambda: sysfacts.cpu_model_from_cpuinfo(_file(output, "/proc/cpuinfo")),
+        "cpu_cores": lambda: sysfacts.cpu_cores_from_cpuinfo(_file(output, "/proc/cpuinfo")),
+        "ram_mb": lambda: sysfacts.ram_mb_from_meminfo(_file(output, "/proc/meminfo")),
+        "disk_free_gb": lambda: _disk_free(cmd("statfs-root")),
+        "uptime_days": lambda: sysfacts.uptime_days_from(
+            float(cmd("now")), float(cmd("now")) - float(_file(output, "/proc/uptime").split()[0])),
+        "timezone": lambda: sysfacts.timezone_from(
+            output.get("env", "TZ"), (output.get("cmd", "localtime-link") or "").strip() or None,
+            output.get("file", "/etc/timezone"), None),
+        "utc_offset": lambda: sysfacts.utc_offset_from(sysfacts.offset_seconds(cmd("date-z")),
+                                                       "date +%z"),
+        "locale": lambda: _locale(output)[0],
+        "encoding": lambda: _locale(output)[1],
+        "vietnamese_fonts": lambda: Fact(*fonts_from_fc_list(output.get("cmd", "fc-list"))),
+    }
+
+
+def remote_hostname(output: CollectorOutput) -> Optional[str]:
+    name = (output.get("cmd", "uname-n") or "").strip()
+    return name or None
+
+
+def _need(text: Optional[str], what: str) -> str:
+    if text is None:
+        raise ValueError(f"the collector printed no {what}")
+    return text
+
+
+def _file(output: CollectorOutput, path: str) -> str:
+    return _need(output.get("file", path), path)
+
+
+def _os_release(output: CollectorOutput) -> str:
+    text = output.get("file", "/etc/os-release") or output.get("file", "/usr/lib/os-release")
+    return _need(text, "/etc/os-release")
+
+
+def _disk_free(statfs: str) -> Fact:
+    available, block_size = (int(v) for v in statfs.split()[:2])
+    return sysfacts.disk_free_gb_from(available * block_size, "stat -f / (available blocks)")
+
+
+def _locale(output: CollectorOutput) -> tuple[Fact, Fact]:
+    """The system's configured locale (what a session gets) and its character set."""
+    for path in ("/etc/default/locale", "/etc/locale.conf"):
+        values = sysfacts.parse_os_release(output.get("file", path) or "")
+        name = values.get("LC_ALL") or values.get("LC_CTYPE") or values.get("LANG")
+        if name:
+            return _locale_facts(name, path)
+    return _locale_facts("C", "/etc/default/locale")
+
+
+def _locale_facts(name: str, where: str) -> tuple[Fact, Fact]:
+    encoding = sysfacts.encoding_of_locale(name)
+    return (Fact(name, (Evidence("file", where, name),)),
+            Fact(encoding, (Evidence("file", where, name),)))

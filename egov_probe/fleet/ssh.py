@@ -1,0 +1,226 @@
+"""SSH transport (paramiko): connect, check the host key strictly, log in, run one command.
+
+It only moves bytes: the collector script goes in on stdin, its output comes back as text.
+An unknown or changed host key is the host's failure with the key's fingerprint; only
+``SshOptions.check_host_keys=False`` (the loud ``--insecure-skip-host-key-check``) accepts it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import paramiko
+
+from ..model import Outcome
+from .target import Endpoint, HostFailure, Job, Target
+
+DEFAULT_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    known_hosts: tuple[str, ...] = ()
+    check_host_keys: bool = True
+    connect_timeout: float = 10.0
+    retries: int = 3
+    backoff: float = 0.5
+
+
+def default_known_hosts() -> tuple[str, ...]:
+    return (str(Path.home() / ".ssh/known_hosts"), "/etc/ssh/ssh_known_hosts")
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's form: ``SHA256:`` and the unpadded base64 of the key's SHA-256."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def run_ssh(target: Target, command: str, stdin: str, options: SshOptions, job: Job) -> str:
+    """Run ``command`` on the target with ``stdin``; returns what it printed on stdout."""
+    transports = []
+    try:
+        sock: object = None
+        if target.jump:
+            jump = _open(target.jump, target, options, job, None)
+            transports.append(jump)
+            sock = _channel_through(jump, target.endpoint, options, job)
+        transport = _open(target.endpoint, target, options, job, sock)
+        transports.append(transport)
+        return _exec(transport, command, stdin, job)
+    finally:
+        for transport in reversed(transports):
+            transport.close()
+
+
+def _open(endpoint: Endpoint, target: Target, options: SshOptions, job: Job,
+          sock: object) -> paramiko.Transport:
+    """A logged-in transport, with connect retries and backoff while the deadline allows."""
+    delay = options.backoff
+    for attempt in range(1, options.retries + 1):
+        job.check()
+        job.attempts += 1
+        try:
+            transport = _handshake(endpoint, options, job, sock)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            job.check()
+            if attempt == options.retries or sock is not None or job.remaining() < delay:
+                raise HostFailure(Outcome.UNREACHABLE,
+                                  f"{endpoint.address}:{endpoint.port}: {_reason(exc)}") from exc
+            time.sleep(delay)
+            delay *= 2
+            continue
+        _login(transport, endpoint, target, job)
+        return transport
+    raise AssertionError("unreachable")
+
+
+def _handshake(endpoint: Endpoint, options: SshOptions, job: Job,
+               sock: object) -> paramiko.Transport:
+    timeout = max(0.1, min(options.connect_timeout, job.remaining()))
+    if sock is None:
+        sock = socket.create_connection((endpoint.address, endpoint.port), timeout=timeout)
+    transport = paramiko.Transport(sock)
+    job.on_abort(transport.close)
+    transport.banner_timeout = timeout
+    transport.handshake_timeout = timeout
+    known = _known_keys(endpoint, options)
+    if known:
+        transport.get_security_options().key_types = [t for t in _key_order(transport) if t in known]
+    try:
+        transport.start_client(timeout=timeout)
+        _verify_host_key(transport.get_remote_server_key(), known, endpoint, options)
+    except BaseException:
+        transport.close()
+        raise
+    return transport
+
+
+def _key_order(transport: paramiko.Transport) -> tuple[str, ...]:
+    return tuple(transport.get_security_options().key_types)
+
+
+def _host_key_name(endpoint: Endpoint) -> str:
+    if endpoint.port == 22:
+        return endpoint.address
+    return f"[{endpoint.address}]:{endpoint.port}"
+
+
+def _known_keys(endpoint: Endpoint, options: SshOptions) -> dict[str, paramiko.PKey]:
+    known: dict[str, paramiko.PKey] = {}
+    for path in options.known_hosts:
+        if os.path.exists(path):
+            keys = paramiko.HostKeys(path).lookup(_host_key_name(endpoint))
+            known.update(dict(keys or {}))
+    return known
+
+
+def _verify_host_key(key: paramiko.PKey, known: dict[str, paramiko.PKey], endpoint: Endpoint,
+                     options: SshOptions) -> None:
+    if not options.check_host_keys:
+        return
+    name = _host_key_name(endpoint)
+    expected = known.get(key.get_name())
+    if expected is None:
+        raise HostFailure(Outcome.HOST_KEY_MISMATCH,
+                          f"host key of {name} is not in known_hosts ({key.get_name()})",
+                          fingerprint=fingerprint(key))
+    if expected.asbytes() != key.asbytes():
+        raise HostFailure(Outcome.HOST_KEY_MISMATCH,
+                          f"host key of {name} has CHANGED (known_hosts has "
+                          f"{fingerprint(expected)})", fingerprint=fingerprint(key))
+
+
+def _login(transport: paramiko.Transport, endpoint: Endpoint, target: Target, job: Job) -> None:
+    user = endpoint.user or target.endpoint.user or os.environ.get("USER") or "root"
+    errors = []
+    for pkey in _keys(target):
+        job.check()
+        try:
+            transport.auth_publickey(user, pkey)
+            return
+        except paramiko.AuthenticationException as exc:
+            errors.append(f"key {pkey.get_name()}: {exc}")
+        except paramiko.SSHException as exc:
+            raise HostFailure(Outcome.UNREACHABLE, f"session broke during login: {exc}") from exc
+    if target.password is not None:
+        try:
+            transport.auth_password(user, target.password.reveal())
+            return
+        except paramiko.AuthenticationException as exc:
+            errors.append(f"password: {exc}")
+        except paramiko.SSHException as exc:
+            raise HostFailure(Outcome.UNREACHABLE, f"session broke during login: {exc}") from exc
+    job.check()
+    raise HostFailure(Outcome.AUTH_FAILED,
+                      f"login as {user} refused ({'; '.join(errors) or 'no key or password given'})")
+
+
+def _keys(target: Target) -> list[paramiko.PKey]:
+    paths = [target.key_file] if target.key_file else \
+        [str(Path.home() / ".ssh" / name) for name in DEFAULT_KEYS]
+    keys = []
+    for path in paths:
+        if path and os.path.exists(path):
+            try:
+                keys.append(paramiko.PKey.from_path(path))
+            except (OSError, paramiko.SSHException) as exc:
+                raise HostFailure(Outcome.AUTH_FAILED, f"cannot read key {path}: {exc}") from exc
+    return keys
+
+
+def _channel_through(jump: paramiko.Transport, endpoint: Endpoint, options: SshOptions,
+                     job: Job) -> paramiko.Channel:
+    try:
+        return jump.open_channel("direct-tcpip", (endpoint.address, endpoint.port),
+                                 ("127.0.0.1", 0),
+                                 timeout=max(0.1, min(options.connect_timeout, job.remaining())))
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        job.check()
+        raise HostFailure(Outcome.UNREACHABLE, f"jump host cannot reach {endpoint.address}:"
+                                               f"{endpoint.port}: {_reason(exc)}") from exc
+
+
+def _exec(transport: paramiko.Transport, command: str, stdin: str, job: Job) -> str:
+    chunks: list[bytes] = []
+    try:
+        channel = transport.open_session(timeout=max(0.1, job.remaining()))
+        channel.exec_command(command)
+        channel.sendall(stdin.encode("utf-8"))
+        channel.shutdown_write()
+        while True:
+            channel.settimeout(max(0.05, job.remaining()))
+            data = channel.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        _stop_if_late(job, chunks)
+        raise HostFailure(Outcome.PARTIAL, f"session broke: {_reason(exc)}",
+                          partial_output=_text(chunks)) from exc
+    _stop_if_late(job, chunks)
+    return _text(chunks)
+
+
+def _text(chunks: list[bytes]) -> str:
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def _stop_if_late(job: Job, chunks: list[bytes]) -> None:
+    """A session cut by the deadline (or Ctrl-C) is timed out, with what it printed so far."""
+    if job.aborted or job.remaining() <= 0:
+        raise HostFailure(Outcome.TIMED_OUT, f"no answer within {job.deadline_s:g} s",
+                          partial_output=_text(chunks))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, socket.timeout):
+        return "connection timed out"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
