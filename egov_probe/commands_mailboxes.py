@@ -9,8 +9,6 @@ from pathlib import Path
 from .errors import InputError
 
 EXIT_ALL_WORKING, EXIT_SOME_LACKING, EXIT_INPUT, EXIT_DIRECTORY = 0, 1, 2, 3
-READ_PASSWORD_ENV = "EGOV_LDAP_BIND_PASSWORD"
-WRITE_PASSWORD_ENV = "EGOV_LDAP_WRITE_PASSWORD"
 DEFAULT_OUT = "egov-reports"
 
 
@@ -25,6 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     from .cli import _unit_source_args
+    from .mailboxes.credentials import READ_PASSWORD_ENV, WRITE_PASSWORD_ENV
 
     parser.add_argument("rosters", nargs="+", type=Path, metavar="ROSTER",
                         help="danh sách cán bộ / officer roster (.csv UTF-8 or .xlsx)")
@@ -66,7 +65,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_mailboxes(args: argparse.Namespace) -> int:
     from .checks.messages import text
     from .mailboxes.directory import DirectoryError
-    from .mailboxes.run import ReviewRequest, run_review
+    from .mailboxes.run import run_review
 
     if args.apply and not args.write_bind_dn:
         raise InputError("--apply needs --write-bind-dn (an account allowed to add entries)",
@@ -77,12 +76,42 @@ def cmd_mailboxes(args: argparse.Namespace) -> int:
     if args.debug_log:
         _debug_log(args.debug_log)
     try:
-        outcome = run_review(ReviewRequest.from_args(args))
+        outcome = run_review(review_request(args))
     except DirectoryError as exc:
         print(text("mailboxes.directory_error", error=exc).get(args.lang), file=sys.stderr)
         return EXIT_DIRECTORY
     sys.stdout.write(outcome.summary(args.lang))
     return EXIT_ALL_WORKING if outcome.all_working else EXIT_SOME_LACKING
+
+
+def review_request(args: argparse.Namespace):
+    """The run the options ask for; bad options are InputErrors naming the option."""
+    from .cli import load_units
+    from .mailboxes.config import load_config
+    from .mailboxes.credentials import READ_PASSWORD_ENV, WRITE_PASSWORD_ENV, PasswordSource
+    from .mailboxes.directory import DirectoryAddress, TlsSettings
+    from .mailboxes.run import ReviewRequest
+
+    try:
+        address = DirectoryAddress.parse(args.directory)
+    except ValueError as exc:
+        raise InputError(str(exc), field="--directory") from exc
+    if args.ca_file and not args.ca_file.is_file():
+        raise InputError("CA file not found", path=str(args.ca_file), field="--ca-file")
+
+    def account(dn: str, env_var: str, key: str) -> tuple[str, PasswordSource]:
+        return dn, PasswordSource(label=dn, env_var=env_var, vault_file=args.vault_file,
+                                  vault_key=key, vault_password_file=args.vault_password_file)
+
+    return ReviewRequest(
+        rosters=tuple(args.rosters), address=address,
+        tls=TlsSettings(ca_file=str(args.ca_file) if args.ca_file else None,
+                        verify=not args.no_verify_tls),
+        read_account=account(args.bind_dn, READ_PASSWORD_ENV, args.vault_key),
+        write_account=account(args.write_bind_dn, WRITE_PASSWORD_ENV, args.write_vault_key)
+        if args.apply else None,
+        out_dir=args.out, units=tuple(load_units(args.inventory)), unit_id=args.unit,
+        config=load_config(args.config))
 
 
 def _debug_log(path: Path) -> None:

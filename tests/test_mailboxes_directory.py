@@ -175,7 +175,9 @@ def test_nothing_is_written_without_apply_and_the_read_account_cannot_write(dire
     refused = mailboxes(directory, tmp_path / "2", "--apply", "--write-bind-dn", READER_DN,
                         env={"EGOV_LDAP_WRITE_PASSWORD": PASSWORDS["reader"]})
     assert refused.returncode == 3
+    assert "added 0 of the 4 entries of " in refused.stderr
     assert "insufficientAccessRights" in refused.stderr
+    assert only(tmp_path / "2", ".ldif").read_text().count("changetype: add") == 4  # kept
     after = mailboxes(directory, tmp_path / "3")
     review = json.loads(only(tmp_path / "3", ".json").read_text(encoding="utf-8"))
     assert review["summary"]["working_mailbox"] == 3  # the directory is unchanged

@@ -37,6 +37,8 @@ def entry(**attributes: str) -> DirectoryEntry:
     ({"shadowExpire": "20784"}, "shadowExpire: 20784"),   # yesterday
     ({"shadowExpire": "20785"}, None),                    # expires today: still usable
     ({"shadowExpire": "-1"}, None),                       # never expires
+    ({"userAccountControl": "514"}, "userAccountControl: 514"),  # AD: 512 + ACCOUNTDISABLE
+    ({"userAccountControl": "512"}, None),
     ({"mail": "hantt@nghean.gov.vn"}, None),
 ])
 def test_disabled_markers_come_from_the_yaml(markers, attributes, expected):

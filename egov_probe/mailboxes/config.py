@@ -14,7 +14,8 @@ from ..yamlsource import load_yaml
 CONFIG_RESOURCE = "mailbox_naming.yml"
 TEMPLATE_FIELDS = ("given", "initials", "family", "family_initial", "middle_initials",
                    "given_initials")
-MARKER_KINDS = ("present", "equals", "days_since_epoch_past", "generalized_time_past")
+MARKER_KINDS = ("present", "equals", "days_since_epoch_past", "generalized_time_past",
+                "bits_set")
 ROSTER_FIELDS = ("full_name", "position", "unit", "address", "phone")
 
 
@@ -46,6 +47,7 @@ class DisabledMarker:
     attribute: str
     when: str
     values: tuple[str, ...] = ()
+    mask: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ SPEC = Spec(keys={
         "attribute": _TEXT,
         "when": Spec(types=(str,), required=True, check=one_of(*MARKER_KINDS)),
         "values": Spec(types=(list,), items=Spec(types=(str,))),
+        "mask": Spec(types=(int,), check=at_least(1)),
     })),
     "roster": Spec(required=True, keys={
         "columns": Spec(required=True, keys={name: _WORDS for name in ROSTER_FIELDS}),
@@ -113,9 +116,10 @@ def load_config(path: Optional[Path] = None) -> MailboxConfig:
     doc = load_yaml(path or shipped_config_path())
     expect(doc, doc.data, SPEC)
     for index, marker in enumerate(doc.data["disabled_markers"]):
-        if marker["when"] == "equals" and not marker.get("values"):
+        needs = {"equals": "values", "bits_set": "mask"}.get(marker["when"])
+        if needs and not marker.get(needs):
             raise doc.error(("disabled_markers", index, "when"),
-                            "a marker with 'when: equals' needs 'values'")
+                            f"a marker with 'when: {marker['when']}' needs '{needs}'")
     data = doc.data
     directory = dict(data["directory"])
     directory["object_classes"] = tuple(directory["object_classes"])
@@ -124,7 +128,7 @@ def load_config(path: Optional[Path] = None) -> MailboxConfig:
         naming=NamingRule(**data["naming"]),
         directory=DirectoryLayout(**directory),
         disabled_markers=tuple(DisabledMarker(m["attribute"], m["when"],
-                                              tuple(m.get("values") or ()))
+                                              tuple(m.get("values") or ()), m.get("mask", 0))
                                for m in data["disabled_markers"]),
         roster_columns={k: tuple(v) for k, v in data["roster"]["columns"].items()},
         path=doc.path)

@@ -16,6 +16,8 @@ from typing import Callable, Mapping, Optional
 from ..errors import InputError
 
 VAULT_PASSWORD_FILE_ENV = "ANSIBLE_VAULT_PASSWORD_FILE"
+READ_PASSWORD_ENV = "EGOV_LDAP_BIND_PASSWORD"
+WRITE_PASSWORD_ENV = "EGOV_LDAP_WRITE_PASSWORD"
 
 
 class Secret:

@@ -17,6 +17,7 @@ from .config import DirectoryLayout
 from .credentials import Secret
 
 DEFAULT_PORTS = {"ldap": 389, "ldaps": 636}
+PAGE_SIZE = 200
 
 
 class DirectoryError(Exception):
@@ -79,6 +80,7 @@ class Directory:
     def __init__(self, connection, layout: DirectoryLayout, extra_attributes: Iterable[str] = ()):
         self._connection = connection
         self.layout = layout
+        self.last_error = ""
         self._attributes = sorted({layout.name_attribute, layout.mail_attribute,
                                    layout.uid_attribute, *extra_attributes}
                                   | ({layout.unit_attribute} if layout.unit_attribute else set()))
@@ -103,27 +105,32 @@ class Directory:
         return bool(self._search(f"(|({layout.uid_attribute}={_escape(local_part)})"
                                  f"({layout.mail_attribute}={_escape(local_part)}@{_escape(domain)}))"))
 
-    def add(self, entry: NewEntry) -> None:
-        ok = self._connection.add(entry.dn, list(entry.object_classes), dict(entry.attributes))
-        if not ok:
-            result = self._connection.result
-            raise DirectoryError(f"cannot add {entry.dn}: {result.get('description')} "
-                                 f"{result.get('message') or ''}".strip())
+    def add(self, entry: NewEntry) -> bool:
+        """Add ``entry``; False (and ``last_error`` says why) if the directory refuses it."""
+        if self._connection.add(entry.dn, list(entry.object_classes), dict(entry.attributes)):
+            return True
+        self.last_error = f"cannot add {entry.dn}: {_result_text(self._connection.result)}"
+        return False
 
     def close(self) -> None:
         self._connection.unbind()
 
     def _search(self, ldap_filter: str) -> list[DirectoryEntry]:
+        """Every entry under the base matching ``ldap_filter``, page by page, sorted by DN."""
         from ldap3 import SUBTREE
 
-        ok = self._connection.search(self.layout.base_dn, ldap_filter, search_scope=SUBTREE,
-                                     attributes=self._attributes)
-        result = self._connection.result
-        if not ok and result.get("description") not in ("success", "noSuchObject"):
-            raise DirectoryError(f"search {ldap_filter} failed: {result.get('description')} "
-                                 f"{result.get('message') or ''}".strip())
-        return sorted((_entry(item) for item in self._connection.response or ()
+        items = self._connection.extend.standard.paged_search(
+            self.layout.base_dn, ldap_filter, search_scope=SUBTREE, attributes=self._attributes,
+            paged_size=PAGE_SIZE, generator=False)
+        result = self._connection.result or {}
+        if result.get("description") not in ("success", "noSuchObject"):
+            raise DirectoryError(f"search {ldap_filter} failed: {_result_text(result)}")
+        return sorted((_entry(item) for item in items or ()
                        if item.get("type") == "searchResEntry"), key=lambda e: e.dn)
+
+
+def _result_text(result: dict) -> str:
+    return f"{result.get('description')} {result.get('message') or ''}".strip()
 
 
 def _entry(item: dict) -> DirectoryEntry:

@@ -39,9 +39,11 @@ def new_entry(unit: Unit, review: OfficerReview, config: MailboxConfig) -> NewEn
 
 
 def apply_entries(directory: Directory, entries: Sequence[NewEntry]) -> list[str]:
-    """Add every entry; the DNs added. Stops at the first refusal (DirectoryError)."""
+    """Add the entries in order; the DNs added. Stops at the first refusal, whose reason is
+    ``directory.last_error``."""
     added = []
     for entry in entries:
-        directory.add(entry)
+        if not directory.add(entry):
+            break
         added.append(entry.dn)
     return added

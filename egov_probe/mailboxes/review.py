@@ -111,7 +111,10 @@ def _marks(marker: DisabledMarker, value: str, today: dt.date) -> bool:
         return value.casefold() in {v.casefold() for v in marker.values}
     if marker.when == "days_since_epoch_past":
         return value.lstrip("-").isdigit() and 0 <= int(value) < (today - EPOCH).days
-    return _generalized_time(value) is not None and _generalized_time(value) < today
+    if marker.when == "bits_set":
+        return value.lstrip("-").isdigit() and int(value) & marker.mask == marker.mask
+    moment = _generalized_time(value)
+    return moment is not None and moment < today
 
 
 def _generalized_time(value: str) -> Optional[dt.date]:

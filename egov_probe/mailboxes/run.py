@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -10,10 +9,12 @@ from typing import Optional
 from ..checks.messages import text
 from ..clock import utc_now
 from ..errors import InputError
+from ..report_io import write_json_atomic
 from ..units import Unit, find_unit
-from .config import MailboxConfig, load_config
+from .config import MailboxConfig
 from .credentials import PasswordSource, read_password
-from .directory import Directory, DirectoryAddress, TlsSettings, open_directory
+from .directory import (Directory, DirectoryAddress, DirectoryError, TlsSettings,
+                        open_directory)
 from .outputs import UnitFiles, summary_lines, write_unit_files
 from .provision import apply_entries, new_entries
 from .review import AddressProposer, UnitReview, review_unit, roster_local_parts
@@ -22,6 +23,8 @@ from .roster import Officer, load_rosters
 
 @dataclass(frozen=True)
 class ReviewRequest:
+    """Everything one run needs; ``egov_probe.commands_mailboxes`` builds it from the options."""
+
     rosters: tuple[Path, ...]
     address: DirectoryAddress
     tls: TlsSettings
@@ -31,32 +34,6 @@ class ReviewRequest:
     units: tuple[Unit, ...]
     unit_id: Optional[str]
     config: MailboxConfig
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "ReviewRequest":
-        from ..cli import load_units
-        from ..commands_mailboxes import READ_PASSWORD_ENV, WRITE_PASSWORD_ENV
-
-        try:
-            address = DirectoryAddress.parse(args.directory)
-        except ValueError as exc:
-            raise InputError(str(exc), field="--directory") from exc
-        if args.ca_file and not args.ca_file.is_file():
-            raise InputError("CA file not found", path=str(args.ca_file), field="--ca-file")
-
-        def source(dn: str, env_var: str, key: str) -> tuple[str, PasswordSource]:
-            return dn, PasswordSource(label=dn, env_var=env_var, vault_file=args.vault_file,
-                                      vault_key=key,
-                                      vault_password_file=args.vault_password_file)
-
-        return cls(rosters=tuple(args.rosters), address=address,
-                   tls=TlsSettings(ca_file=str(args.ca_file) if args.ca_file else None,
-                                   verify=not args.no_verify_tls),
-                   read_account=source(args.bind_dn, READ_PASSWORD_ENV, args.vault_key),
-                   write_account=source(args.write_bind_dn, WRITE_PASSWORD_ENV,
-                                        args.write_vault_key) if args.apply else None,
-                   out_dir=args.out, units=tuple(load_units(args.inventory)),
-                   unit_id=args.unit, config=load_config(args.config))
 
 
 @dataclass
@@ -115,15 +92,25 @@ def run_review(request: ReviewRequest) -> RunOutcome:
 def _review_one(request: ReviewRequest, reader: Directory, writer: Optional[Directory],
                 proposer: AddressProposer, unit: Unit, officers: list[Officer],
                 outcome: RunOutcome) -> None:
+    """Review, write the files, then (``--apply``) add the entries and record the review after."""
     url = request.address.url()
-    before = review_unit(unit, officers, reader, request.config, proposer, url, utc_now())
-    entries = new_entries(unit, before.officers, request.config)
-    after = before
+    review = review_unit(unit, officers, reader, request.config, proposer, url, utc_now())
+    entries = new_entries(unit, review.officers, request.config)
+    files = write_unit_files(review, review, entries, request.out_dir)
     if writer is not None and entries:
-        outcome.created += len(apply_entries(writer, entries))
-        after = review_unit(unit, officers, reader, request.config, proposer, url, utc_now())
-    outcome.reviews.append(after)
-    outcome.files.append(write_unit_files(after, before, entries, request.out_dir))
+        outcome.created += _apply(writer, entries, files)
+        review = review_unit(unit, officers, reader, request.config, proposer, url, utc_now())
+        write_json_atomic(files.review, review.to_dict())
+    outcome.reviews.append(review)
+    outcome.files.append(files)
+
+
+def _apply(writer: Directory, entries: list, files: UnitFiles) -> int:
+    added = apply_entries(writer, entries)
+    if len(added) < len(entries):
+        raise DirectoryError(f"added {len(added)} of the {len(entries)} entries of {files.ldif} "
+                             f"({', '.join(added) or 'none'}), then: {writer.last_error}")
+    return len(added)
 
 
 def _open(request: ReviewRequest, account: tuple[str, PasswordSource], write: bool) -> Directory:
