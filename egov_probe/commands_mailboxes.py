@@ -67,6 +67,9 @@ def cmd_mailboxes(args: argparse.Namespace) -> int:
     from .mailboxes.directory import DirectoryError
     from .mailboxes.run import run_review
 
+    _need("ldap3", "egov-probe[directory]")
+    if args.vault_file:
+        _need("ansible", "egov-probe[remote]")
     if args.apply and not args.write_bind_dn:
         raise InputError("--apply needs --write-bind-dn (an account allowed to add entries)",
                          field="--apply")
@@ -82,6 +85,14 @@ def cmd_mailboxes(args: argparse.Namespace) -> int:
         return EXIT_DIRECTORY
     sys.stdout.write(outcome.summary(args.lang))
     return EXIT_ALL_WORKING if outcome.all_working else EXIT_SOME_LACKING
+
+
+def _need(module: str, extra: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise InputError(f"this needs the Python package {module}: pip install '{extra}'",
+                         field=module)
 
 
 def review_request(args: argparse.Namespace):

@@ -33,15 +33,14 @@ def file_stem(review: UnitReview) -> str:
     return f"mailboxes_{review.unit.unit_id}_{stamp}Z_{review.review_id[:8]}"
 
 
-def write_unit_files(review: UnitReview, proposals: UnitReview, entries: Sequence[NewEntry],
-                     out_dir: Path) -> UnitFiles:
-    """One unit's review JSON, and the LDIF and CSV of the entries ``proposals`` asked for (the
-    same review, or the one before ``--apply`` added them), each written atomically."""
-    stem = Path(out_dir) / file_stem(proposals)
+def write_unit_files(review: UnitReview, entries: Sequence[NewEntry], out_dir: Path) -> UnitFiles:
+    """One unit's review JSON, and the LDIF and CSV of the entries it proposes, each written
+    atomically."""
+    stem = Path(out_dir) / file_stem(review)
     return UnitFiles(
         review=write_json_atomic(stem.with_suffix(".json"), review.to_dict()),
         ldif=write_text_atomic(stem.with_suffix(".ldif"), ldif_text(entries)),
-        csv=write_text_atomic(stem.with_suffix(".csv"), csv_text(proposals, entries)))
+        csv=write_text_atomic(stem.with_suffix(".csv"), csv_text(review, entries)))
 
 
 def write_text_atomic(path: Path, content: str) -> Path:

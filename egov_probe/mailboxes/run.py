@@ -75,9 +75,11 @@ def run_review(request: ReviewRequest) -> RunOutcome:
     groups = officers_by_unit(request)
     config = request.config
     reader = _open(request, request.read_account, write=False)
-    writer = _open(request, request.write_account, write=True) if request.write_account else None
+    writer: Optional[Directory] = None
     outcome = RunOutcome()
     try:
+        if request.write_account:
+            writer = _open(request, request.write_account, write=True)
         proposer = AddressProposer(config.naming, reader, roster_local_parts(
             [o for _, group in groups for o in group], config.naming.domain))
         for unit, officers in groups:
@@ -96,7 +98,7 @@ def _review_one(request: ReviewRequest, reader: Directory, writer: Optional[Dire
     url = request.address.url()
     review = review_unit(unit, officers, reader, request.config, proposer, url, utc_now())
     entries = new_entries(unit, review.officers, request.config)
-    files = write_unit_files(review, review, entries, request.out_dir)
+    files = write_unit_files(review, entries, request.out_dir)
     if writer is not None and entries:
         outcome.created += _apply(writer, entries, files)
         review = review_unit(unit, officers, reader, request.config, proposer, url, utc_now())
