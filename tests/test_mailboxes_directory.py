@@ -402,3 +402,25 @@ def test_the_matrix_counts_the_units_officers(directory, tmp_path, probe):
     [row] = [r for r in json.loads(path.read_text(encoding="utf-8"))["rows"]
              if r["unit_id"] == "xa-ma-thanh"]
     assert row["mailbox"] == "3/9"
+
+
+def test_a_units_own_xlsx_roster_without_a_unit_column(directory, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "CBCC"
+    sheet.append(["DANH SÁCH CÁN BỘ, CÔNG CHỨC UBND XÃ MÃ THÀNH"])
+    with ROSTER.open(encoding="utf-8", newline="") as handle:
+        for row in csv.reader(handle):
+            sheet.append([cell or None for cell in row[:2] + row[3:]])  # no Đơn vị column
+    path = tmp_path / "ma_thanh.xlsx"
+    book.save(path)
+    result = subprocess.run(
+        [sys.executable, "-m", "egov_probe", "mailboxes", str(path), "--unit", "xa-ma-thanh",
+         "--directory", directory.url, "--bind-dn", READER_DN, "--ca-file",
+         str(directory.ca_file), "--out", str(tmp_path / "out")], capture_output=True,
+        text=True, encoding="utf-8", check=False,
+        env={**os.environ, "EGOV_LDAP_BIND_PASSWORD": PASSWORDS["reader"]})
+    assert result.returncode == 1, result.stderr
+    assert outcomes(json.loads(only(tmp_path / "out", ".json").read_text("utf-8"))) == EXPECTED

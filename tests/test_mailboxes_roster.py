@@ -133,3 +133,12 @@ def test_the_same_officer_in_two_rosters_is_a_duplicate(tmp_path, units, columns
         (tmp_path / name).write_text(HEADER + "Lê Thị Mai,Văn thư,xa-ma-thanh,,\n", "utf-8")
     with pytest.raises(RosterError, match="b.csv:2: full_name: duplicate officer"):
         load_rosters([tmp_path / "a.csv", tmp_path / "b.csv"], units, columns)
+
+
+def test_a_roster_without_a_unit_column_is_the_unit_given(tmp_path, units, columns):
+    path = tmp_path / "own.csv"
+    path.write_text("Họ và tên,Chức vụ\nĐặng Đình Đức,Tư pháp - Hộ tịch\n", encoding="utf-8")
+    with pytest.raises(RosterError, match=r"unit \(Đơn vị / Unit\).*or pass --unit"):
+        load_rosters([path], units, columns)
+    [officer] = load_rosters([path], units, columns, default_unit="xa-ma-thanh")
+    assert (officer.unit_id, officer.line) == ("xa-ma-thanh", 2)

@@ -69,13 +69,17 @@ class _Table:
 
 
 def load_rosters(paths: Iterable[Path], units: Sequence[Unit],
-                 columns: dict[str, tuple[str, ...]]) -> list[Officer]:
-    """Every officer of every roster, checked together (duplicates across files count too)."""
+                 columns: dict[str, tuple[str, ...]], default_unit: Optional[str] = None
+                 ) -> list[Officer]:
+    """Every officer of every roster, checked together (duplicates across files count too).
+
+    A roster without a unit column is one unit's: ``default_unit`` (``--unit``) names it.
+    """
     officers: list[Officer] = []
     problems: list[Problem] = []
     for path in paths:
         for table in _read_tables(Path(path)):
-            found, bad = _officers_of(table, units, columns)
+            found, bad = _officers_of(table, units, columns, default_unit)
             officers += found
             problems += bad
     problems += _duplicates(officers)
@@ -137,7 +141,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _header(table: _Table, columns: dict[str, tuple[str, ...]]
+def _header(table: _Table, columns: dict[str, tuple[str, ...]], required: tuple[str, ...]
             ) -> tuple[Optional[int], dict[str, int], list[Problem]]:
     """The header row's index and where each field's column is."""
     names = {field: {_key(a) for a in aliases} for field, aliases in columns.items()}
@@ -145,7 +149,7 @@ def _header(table: _Table, columns: dict[str, tuple[str, ...]]
         keys = [_key(c) for c in cells]
         if any(k in names["full_name"] for k in keys):
             found = {f: keys.index(k) for f, aliases in names.items() for k in keys if k in aliases}
-            missing = [f for f in REQUIRED if f not in found]
+            missing = [f for f in required if f not in found]
             if missing:
                 return None, {}, [Problem(table.source, line, None, _missing_columns(missing,
                                                                                      columns))]
@@ -154,12 +158,13 @@ def _header(table: _Table, columns: dict[str, tuple[str, ...]]
         return None, {}, []  # an empty sheet
     line = next(line for line, cells in table.rows if _has_data(cells))
     return None, {}, [Problem(table.source, line, None,
-                              _missing_columns(["full_name"] + list(REQUIRED[1:]), columns))]
+                              _missing_columns(list(required), columns))]
 
 
 def _missing_columns(fields: list[str], columns: dict[str, tuple[str, ...]]) -> str:
     wanted = "; ".join(f"{field} ({' / '.join(columns[field][:2])})" for field in fields)
-    return f"no header row with the columns {wanted} in the first {HEADER_SEARCH_ROWS} rows"
+    hint = " (or pass --unit for a roster of one unit)" if "unit" in fields else ""
+    return f"no header row with the columns {wanted} in the first {HEADER_SEARCH_ROWS} rows{hint}"
 
 
 def _key(cell: str) -> str:
@@ -170,9 +175,10 @@ def _has_data(cells: list[str]) -> bool:
     return any(c.strip() for c in cells)
 
 
-def _officers_of(table: _Table, units: Sequence[Unit], columns: dict[str, tuple[str, ...]]
-                 ) -> tuple[list[Officer], list[Problem]]:
-    start, where, problems = _header(table, columns)
+def _officers_of(table: _Table, units: Sequence[Unit], columns: dict[str, tuple[str, ...]],
+                 default_unit: Optional[str]) -> tuple[list[Officer], list[Problem]]:
+    required = REQUIRED if default_unit is None else REQUIRED[:-1]
+    start, where, problems = _header(table, columns, required)
     if start is None:
         return [], problems
     officers = []
@@ -180,6 +186,7 @@ def _officers_of(table: _Table, units: Sequence[Unit], columns: dict[str, tuple[
         if not _has_data(cells):
             continue
         values = {f: normalise_name(cells[i]) if i < len(cells) else "" for f, i in where.items()}
+        values.setdefault("unit", default_unit or "")
         officer, bad = _officer(values, units, table.source, line)
         problems += bad
         if officer:

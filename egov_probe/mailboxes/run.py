@@ -59,8 +59,9 @@ class RunOutcome:
 
 def officers_by_unit(request: ReviewRequest) -> list[tuple[Unit, list[Officer]]]:
     """The rosters' officers grouped by unit (in roster order), only ``--unit``'s if given."""
-    officers = load_rosters(request.rosters, request.units, request.config.roster_columns)
     wanted = find_unit(request.units, request.unit_id).unit_id if request.unit_id else None
+    officers = load_rosters(request.rosters, request.units, request.config.roster_columns,
+                            default_unit=wanted)
     groups: dict[str, list[Officer]] = {}
     for officer in officers:
         if wanted in (None, officer.unit_id):
