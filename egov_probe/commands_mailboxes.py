@@ -111,8 +111,9 @@ def review_request(args: argparse.Namespace):
         raise InputError("CA file not found", path=str(args.ca_file), field="--ca-file")
 
     def account(dn: str, env_var: str, key: str) -> tuple[str, PasswordSource]:
-        return dn, PasswordSource(label=dn, env_var=env_var, vault_file=args.vault_file,
-                                  vault_key=key, vault_password_file=args.vault_password_file)
+        return dn, PasswordSource(label=f"account {dn}", env_var=env_var,
+                                  vault_file=args.vault_file, vault_key=key,
+                                  vault_password_file=args.vault_password_file)
 
     return ReviewRequest(
         rosters=tuple(args.rosters), address=address,
