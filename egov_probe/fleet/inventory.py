@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+import yaml
+
 from ..errors import InputError
-from ..yamlsource import load_yaml
 from .target import Endpoint, Secret, Target, WinrmSettings
 
 _CONNECTIONS = {"ssh": "ssh", "paramiko": "ssh", "smart": "ssh", "winrm": "winrm"}
@@ -74,7 +75,20 @@ def _precheck(source: Path) -> None:
     files = sorted(source.rglob("*.y*ml")) if source.is_dir() else [source]
     for file in files:
         if file.suffix in (".yml", ".yaml"):
-            load_yaml(file)
+            _check_syntax(file)
+
+
+def _check_syntax(file: Path) -> None:
+    """YAML syntax only (tags such as ``!vault`` are Ansible's to construct)."""
+    try:
+        for _event in yaml.parse(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader):
+            pass
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=str(file)) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"YAML syntax error: {getattr(exc, 'problem', None) or exc}",
+                         path=str(file), line=mark.line + 1 if mark else None) from exc
 
 
 def _target(name: str, hostvars: dict, loader: Any, password: Optional[Secret]) -> Target:

@@ -66,6 +66,8 @@ def parse_records(text: str) -> CollectorOutput:
             output.complete = True
         else:
             output.records[(kind, arg)] = content
+    if not output.complete and output.records:
+        output.records.popitem()  # cut off: the last record may be incomplete, trust none of it
     return output
 
 

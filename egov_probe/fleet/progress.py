@@ -39,6 +39,7 @@ class Progress:
         self.lang = lang
         self._lock = threading.Lock()
         self._last_draw = 0.0
+        self._last_line = ""
         self._tty = bool(stream and hasattr(stream, "isatty") and stream.isatty())
 
     @property
@@ -72,8 +73,10 @@ class Progress:
         if not final and now - self._last_draw < (0.1 if self._tty else 1.0):
             return
         self._last_draw = now
+        line = self.line()
         if self._tty:
-            self.stream.write("\r\x1b[K" + self.line() + ("\n" if final else ""))
-        else:
-            self.stream.write(self.line() + "\n")
+            self.stream.write("\r\x1b[K" + line + ("\n" if final else ""))
+        elif line != self._last_line:
+            self.stream.write(line + "\n")
+        self._last_line = line
         self.stream.flush()

@@ -70,7 +70,7 @@ def connection_check(target: Target, failure: HostFailure) -> CheckResult:
     details = {"error": failure.message}
     if failure.fingerprint:
         details["host_key_fingerprint"] = failure.fingerprint
-    return CheckResult(id="fleet.connection", category="connection",
+    return CheckResult(id="fleet.connection", category="network",
                        title=messages.text("fleet.connection"), status=Status.ERROR,
                        observed=failure.outcome.value, expected=Outcome.COMPLETE.value,
                        remedy=messages.text("fleet.connection", failure.outcome.value, **values),

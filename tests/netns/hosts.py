@@ -26,7 +26,7 @@ from typing import Optional
 SSHD = "/usr/sbin/sshd"
 SUBNET = ipaddress.ip_network("10.214.0.0/16")
 FAULTS = ("blackhole", "lossy", "wrong_host_key", "unknown_host_key", "wrong_password",
-          "password", "hung", "killed", "no_python", "old_browser", "no_locale")
+          "password", "hung", "killed", "no_python", "old_browser", "no_locale", "behind_jump")
 
 SSHD_CONFIG = """\
 ListenAddress 0.0.0.0
@@ -159,6 +159,8 @@ class Fleet:
     def _network_fault(self, host: Host) -> None:
         if host.fault == "blackhole":
             self._nft(host, "policy drop;")
+        elif host.fault == "behind_jump":  # reachable from the other hosts, not from us
+            self._nft(host, f"policy accept;\n  ip saddr {self.gateway} drop")
         elif host.fault == "lossy":
             self._nft(host, "policy accept;\n  numgen random mod 100 < 30 drop")
             run("ip", "netns", "exec", host.namespace, "tc", "qdisc", "add", "dev", "eth0",
@@ -241,7 +243,12 @@ class Fleet:
             self._break_session(host)
 
     def _break_session(self, host: Host) -> None:
+        """Stop the session's processes (sshd's session process included; the listening
+        sshd stays up, so a later run meets the same fault again)."""
+        listener = host.process.pid if host.process else None
         for pid in self.pids(host):
+            if pid == listener:
+                continue
             if host.fault == "hung":
                 _signal(pid, signal.SIGSTOP)
             elif _command(pid).startswith(("/bin/sh -s", "sh -s")):

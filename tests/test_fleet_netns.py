@@ -1,0 +1,226 @@
+"""The fleet audit against real sshd hosts in network namespaces (root; marker ``netns``).
+
+32 hosts, each with its own hostname and files; 12 are made faulty on purpose (see FAULTS).
+The real ``egov-probe fleet`` command is run as a user would run it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from egov_probe.report_io import read_report
+from tests.netns.hosts import Fleet, leftovers, run
+
+pytestmark = [pytest.mark.netns,
+              pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")]
+
+ROOT = Path(__file__).resolve().parent.parent
+PILOT = ROOT / "inventory/pilot.yml"
+DEADLINE = 20
+FAULTS = {0: "blackhole", 1: "lossy", 2: "wrong_host_key", 3: "unknown_host_key",
+          4: "wrong_password", 5: "password", 6: "hung", 7: "killed", 8: "no_python",
+          9: "old_browser", 10: "no_locale", 11: "behind_jump"}
+JUMP = 12  # an ordinary host that the behind_jump host is reached through
+EXPECTED = {"blackhole": ("unreachable", "unreachable"), "lossy": ("complete", "ready"),
+            "wrong_host_key": ("host_key_mismatch", "host_key_mismatch"),
+            "unknown_host_key": ("host_key_mismatch", "host_key_mismatch"),
+            "wrong_password": ("auth_failed", "auth_failed"), "password": ("complete", "ready"),
+            "hung": ("timed_out", "timed_out"), "killed": ("partial", "partial"),
+            "no_python": ("complete", "ready"), "old_browser": ("complete", "not_ready"),
+            "no_locale": ("complete", "ready"), "behind_jump": ("complete", "ready"),
+            None: ("complete", "ready")}
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory):
+    hosts = Fleet(tmp_path_factory.mktemp("fleet"), 32, dict(FAULTS)).start()
+    yield hosts
+    hosts.close()
+    assert leftovers(hosts.tag) == []
+
+
+@pytest.fixture(scope="module")
+def inventory(fleet: Fleet) -> Path:
+    jump = fleet.hosts[JUMP].address
+    return fleet.inventory(fleet.workdir / "workstations.yml", extra={
+        11: {"ansible_ssh_common_args": f"-o ProxyJump=root@{jump}"}})
+
+
+def fleet_command(fleet: Fleet, inventory: Path, out: Path, *args: str,
+                  env: dict | None = None) -> list[str]:
+    return [sys.executable, "-m", "egov_probe", "fleet", "-i", str(PILOT), "-i", str(inventory),
+            "--known-hosts", str(fleet.known_hosts), "--out", str(out),
+            "--deadline", str(DEADLINE), "--connect-timeout", "3", *args]
+
+
+def run_fleet(fleet: Fleet, inventory: Path, out: Path, *args: str,
+              env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(fleet_command(fleet, inventory, out, *args), capture_output=True,
+                          text=True, encoding="utf-8", timeout=DEADLINE * 6,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})})
+
+
+def reports(out: Path) -> dict[str, dict]:
+    found = {}
+    for path in sorted(out.glob("*.json")):
+        read_report(path)  # valid against the published schema
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found[data["facts"]["fleet"]["inventory_hostname"]] = data
+    return found
+
+
+def fingerprint(public_key: Path) -> str:
+    return run("ssh-keygen", "-lf", str(public_key)).stdout.split()[1]
+
+
+def test_every_host_gets_one_report_with_the_right_status(fleet, inventory, tmp_path):
+    out = tmp_path / "reports"
+    result = run_fleet(fleet, inventory, out, "--forks", "32")
+    assert result.returncode == 1, result.stderr  # some hosts are not ready
+    found = reports(out)
+    assert sorted(found) == sorted(h.name for h in fleet.hosts), "a host was dropped"
+    assert not list(out.glob(".*.part"))
+    for host in fleet.hosts:
+        report = found[host.name]
+        outcome, category = EXPECTED[host.fault]
+        assert report["outcome"] == outcome, (host.fault, report["facts"]["fleet"])
+        assert report["facts"]["fleet"]["duration_s"] <= DEADLINE + 3, host.fault
+        assert report["host"]["unit_id"] == "xa-ma-thanh"
+        assert report["host"]["address"] == host.address
+        assert report["transport"] == "ssh"
+        if outcome == "complete":
+            assert report["host"]["hostname"] == host.name  # the host's own UTS name
+            assert (report["summary"]["readiness"] == "not_ready") == (category == "not_ready")
+        else:
+            assert report["checks"][0]["id"] == "fleet.connection"
+            assert report["checks"][0]["status"] == "error"
+    # Each line of the final listing names the host and its category, Vietnamese first.
+    assert result.stdout.count("\n") == len(fleet.hosts)
+    assert "sẵn sàng" in result.stdout and "khóa máy lạ" in result.stdout
+    assert "không kết nối được 1" in result.stderr and "sai xác thực 1" in result.stderr
+
+
+def test_faults_are_told_apart(fleet, inventory, tmp_path):
+    out = tmp_path / "reports"
+    run_fleet(fleet, inventory, out, "--limit", ",".join(
+        fleet.host(f).name for f in ("wrong_host_key", "unknown_host_key", "old_browser",
+                                     "no_locale", "hung", "killed", "password")))
+    found = {fleet.hosts[i].fault: r for i, r in
+             ((next(h.index for h in fleet.hosts if h.name == n), r) for n, r in reports(out).items())}
+    changed = found["wrong_host_key"]["checks"][0]["details"]
+    assert changed["host_key_fingerprint"] == fingerprint(fleet.workdir / "otherkey.pub")
+    assert "CHANGED" in changed["error"]
+    unknown = found["unknown_host_key"]["checks"][0]["details"]
+    assert unknown["host_key_fingerprint"] == fingerprint(fleet.workdir / "hostkey.pub")
+    assert "not in known_hosts" in unknown["error"]
+    old = {c["id"]: c for c in found["old_browser"]["checks"]}
+    assert old["browser.chromium.machine"]["status"] == "fail"
+    assert old["browser.chromium.machine"]["observed"] == "90.0.4430.212"
+    assert {c["id"]: c["status"] for c in found["no_locale"]["checks"]}["system.encoding"] == "warn"
+    # Cut mid-session: what arrived before the cut is still judged, the rest is an error.
+    for fault in ("hung", "killed"):
+        checks = {c["id"]: c for c in found[fault]["checks"]}
+        assert checks["system.ram"]["status"] in ("pass", "warn")
+        assert checks["system.vietnamese_fonts"]["status"] == "warn"  # fc-list never answered
+    ram = {c["id"]: c for c in found["password"]["checks"]}["system.ram"]
+    assert "3072" in json.dumps(ram["expected"])  # phase 2's threshold, from the unit's vars
+    for report in found.values():
+        assert fleet.host("password").password not in json.dumps(report, ensure_ascii=False)
+
+
+def test_interrupt_keeps_finished_reports_and_a_resumed_run_completes(fleet, inventory,
+                                                                       tmp_path):
+    out = tmp_path / "reports"
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 1))
+    healthy = "all:" + ":".join("!" + h.name for h in fleet.hosts if h.fault)
+    names = sorted(h.name for h in fleet.hosts if not h.fault)
+    process = subprocess.Popen(fleet_command(fleet, inventory, out, "--forks", "1",
+                                             "--limit", healthy),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("*.json"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    first = reports(out)
+    assert 3 <= len(first) < len(names), "the interrupt came too late to test anything"
+    assert not list(out.glob(".*.part"))
+    assert "--since" in stderr
+    resumed = run_fleet(fleet, inventory, out, "--since", since, "--limit",
+                        healthy)
+    assert resumed.returncode == 0, resumed.stderr
+    second = reports(out)
+    assert sorted(second) == names
+    assert len(list(out.glob("*.json"))) == len(names)  # exactly one report per host
+    for name, report in first.items():  # finished reports kept, not audited again
+        assert second[name]["report_id"] == report["report_id"]
+    assert resumed.stdout.count("đã có báo cáo") == len(first)
+    forced = run_fleet(fleet, inventory, out, "--since", since, "--force", "--limit",
+                       healthy)
+    assert forced.returncode == 0
+    assert all(reports(out)[n]["report_id"] != second[n]["report_id"] for n in names)
+
+
+def test_vault_encrypted_password(fleet, tmp_path):
+    host = fleet.host("password")
+    vault_pass = tmp_path / "vault-pass"
+    vault_pass.write_text("khóa-kho-" + str(os.getpid()), encoding="utf-8")
+    encrypted = run(str(Path(sys.executable).parent / "ansible-vault"), "encrypt_string",
+                    "--vault-password-file", str(vault_pass), host.password,
+                    "--name", "ansible_password").stdout
+    inventory = tmp_path / "vault.yml"
+    inventory.write_text(
+        "all:\n  children:\n    unit_xa_ma_thanh:\n      hosts:\n"
+        f"        {host.name}:\n          ansible_host: {host.address}\n"
+        "          ansible_user: root\n          "
+        + encrypted.strip().replace("\n", "\n          ") + "\n", encoding="utf-8")
+    out = tmp_path / "reports"
+    result = run_fleet(fleet, inventory, out, env={"ANSIBLE_VAULT_PASSWORD_FILE": str(vault_pass)})
+    assert result.returncode == 0, result.stderr
+    assert reports(out)[host.name]["outcome"] == "complete"
+    assert host.password not in result.stdout + result.stderr
+    without = run_fleet(fleet, inventory, tmp_path / "none")
+    assert without.returncode == 2
+    assert "vault" in without.stderr.lower()
+
+
+def test_skipping_host_key_checks_is_explicit_and_loud(fleet, inventory, tmp_path):
+    host = fleet.host("unknown_host_key")
+    out = tmp_path / "reports"
+    result = run_fleet(fleet, inventory, out, "--limit", host.name,
+                       "--insecure-skip-host-key-check")
+    assert "KHÔNG kiểm tra khóa máy chủ" in result.stderr and "NOT verified" in result.stderr
+    report = reports(out)[host.name]
+    assert report["outcome"] == "complete"
+    assert report["facts"]["fleet"]["host_key_checked"] is False
+
+
+def test_bad_inventory_is_named_with_its_line(fleet, inventory, tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("all:\n  hosts:\n    ws1: {ansible_host: 10.214.0.9\n", encoding="utf-8")
+    result = run_fleet(fleet, bad, tmp_path / "out")
+    assert result.returncode == 2
+    assert f"{bad}:4" in result.stderr or f"{bad}:3" in result.stderr
+    nothing = run_fleet(fleet, inventory, tmp_path / "out",
+                        "--limit", "no_such_group")
+    assert nothing.returncode == 2 and "--limit" in nothing.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_harness_cleans_up(tmp_path):
+    hosts = Fleet(tmp_path / "small", 2, {1: "hung"}).start()
+    pids = [pid for h in hosts.hosts for pid in hosts.pids(h)]
+    assert pids and leftovers(hosts.tag)
+    hosts.close()
+    assert leftovers(hosts.tag) == []
+    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
