@@ -114,7 +114,8 @@ def test_the_ldif_and_csv_list_the_missing_officers_for_the_mail_administrators(
     with only(tmp_path, ".csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["full_name"], r["proposed_address"]) for r in rows] == [
-        ("Nguyễn Thị Minh Khai", "khaintm@nghean.gov.vn"), ("Ngô Thị Thúy Hà", "hantt2@nghean.gov.vn"),
+        ("Nguyễn Thị Minh Khai", "khaintm@nghean.gov.vn"),
+        ("Ngô Thị Thúy Hà", "hantt2@nghean.gov.vn"),
         ("Nguyễn Văn An", "annv2@nghean.gov.vn"), ("Nguyễn Văn An", "annv3@nghean.gov.vn")]
     assert rows[0]["phone"] == "0911000111" and rows[0]["unit_name"] == "Xã Mã Thành"
 

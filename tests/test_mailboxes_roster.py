@@ -30,9 +30,9 @@ def test_a_commune_roster_is_imported(units, columns):
     officers = load_rosters([ROSTERS / "ma_thanh.csv"], units, columns)
     assert len(officers) == 9
     first, second = officers[:2]
-    assert (first.full_name, first.position, first.unit_id, first.address, first.phone, first.line) \
-        == ("Trần Văn Bình", "Chủ tịch UBND xã", "xa-ma-thanh", "binhtv@nghean.gov.vn",
-            "0912 345 678", 2)
+    assert (first.full_name, first.position, first.unit_id, first.address, first.phone,
+            first.line) == ("Trần Văn Bình", "Chủ tịch UBND xã", "xa-ma-thanh",
+                            "binhtv@nghean.gov.vn", "0912 345 678", 2)
     assert second.unit_id == "xa-ma-thanh"  # given by its name, "Xã Mã Thành"
     assert second.address is None and second.phone == "0987654321"
 

@@ -73,7 +73,8 @@ def _template_check(value: Any) -> Optional[str]:
 
 def _domain_check(value: Any) -> Optional[str]:
     labels = value.split(".")
-    ok = len(labels) >= 2 and all(l and l.replace("-", "").isalnum() and l.isascii() for l in labels)
+    ok = len(labels) >= 2 and all(part and part.replace("-", "").isalnum() and part.isascii()
+                                  for part in labels)
     return None if ok else f"expected a mail domain like nghean.gov.vn, found {value!r}"
 
 

@@ -101,9 +101,9 @@ class Directory:
         return found[0] if found else None
 
     def local_part_taken(self, local_part: str, domain: str) -> bool:
-        layout = self.layout
-        return bool(self._search(f"(|({layout.uid_attribute}={_escape(local_part)})"
-                                 f"({layout.mail_attribute}={_escape(local_part)}@{_escape(domain)}))"))
+        layout, local = self.layout, _escape(local_part)
+        return bool(self._search(f"(|({layout.uid_attribute}={local})"
+                                 f"({layout.mail_attribute}={local}@{_escape(domain)}))"))
 
     def add(self, entry: NewEntry) -> bool:
         """Add ``entry``; False (and ``last_error`` says why) if the directory refuses it."""
