@@ -34,13 +34,17 @@ def validation_errors(data: Any) -> list[str]:
 
 def write_json_atomic(path: Path, data: Any) -> Path:
     """Write JSON so that ``path`` holds either the old file or the whole new one, never a part."""
+    return write_text_atomic(Path(path), json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write UTF-8 text atomically: a temporary file beside ``path``, fsync, then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, indent=2)
-            handle.write("\n")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -6,14 +6,12 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from ..checks.messages import text
-from ..report_io import write_json_atomic
+from ..report_io import write_json_atomic, write_text_atomic
 from .directory import NewEntry
 from .review import MailboxOutcome, UnitReview
 
@@ -41,22 +39,6 @@ def write_unit_files(review: UnitReview, entries: Sequence[NewEntry], out_dir: P
         review=write_json_atomic(stem.with_suffix(".json"), review.to_dict()),
         ldif=write_text_atomic(stem.with_suffix(".ldif"), ldif_text(entries)),
         csv=write_text_atomic(stem.with_suffix(".csv"), csv_text(review, entries)))
-
-
-def write_text_atomic(path: Path, content: str) -> Path:
-    """Like ``write_json_atomic`` for text: the old file or the whole new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def ldif_text(entries: Sequence[NewEntry]) -> str:
