@@ -83,6 +83,51 @@ def default_sections() -> list[Section]:
     return [system_section, browser_section]
 
 
+def network_section(policy: Policy) -> SectionResult:
+    """The endpoints (DNS, TCP v4/v6, TLS, HTTP), IPv6 and the clock (category ``clock``)."""
+    from .checks.network import judge_network
+    from .facts.network import collect_network, local_proxy_settings
+
+    facts = collect_network(policy.section("network"), local_proxy_settings())
+    return SectionResult("network", facts.as_dict(),
+                         judge_network(facts, policy.section("network")))
+
+
+def signature_section(policy: Policy) -> SectionResult:
+    from .checks.signature import judge_signature
+    from .facts.network import local_proxy_settings
+    from .facts.signature import collect_signature
+
+    facts = collect_signature(policy.section("signature"), policy.section("network"),
+                              local_proxy_settings())
+    return SectionResult("signature", facts.as_dict(), judge_signature(
+        facts, policy.section("signature"), policy.section("network")))
+
+
+def mailbox_section(login: Any) -> Section:
+    """The official mailbox for ``login`` (a ``facts.mailbox.MailboxLogin``, or None)."""
+    def section(policy: Policy) -> SectionResult:
+        from .checks.mailbox import judge_mailbox
+        from .facts.mailbox import collect_mailbox
+
+        rules = policy.section("mailbox")
+        probes = collect_mailbox(rules, login, policy.section("network").get("ca_file")) \
+            if login is not None and login.secret is not None else []
+        return SectionResult("mailbox", [p.as_dict() for p in probes],
+                             judge_mailbox(probes, rules, login))
+    return section
+
+
+def audit_sections(*, network: bool = False, mailbox: Any = None) -> list[Section]:
+    """The local sections, then network/clock/signature (``network``) and the mailbox."""
+    sections = default_sections()
+    if network:
+        sections += [network_section, signature_section]
+    if mailbox is not None:
+        sections.append(mailbox_section(mailbox))
+    return sections
+
+
 def run_audit(policy: Policy, *, unit: Optional[Unit] = None, officer: Optional[str] = None,
               sections: Optional[list[Section]] = None, transport: str = "local") -> Report:
     """Audit this machine: every section in turn, one report."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -94,6 +95,14 @@ def _audit_args(parser: argparse.ArgumentParser) -> None:
                         help=f"thư mục lưu báo cáo / report folder (default: {DEFAULT_OUT})")
     parser.add_argument("--lang", choices=("vi", "en"), default="vi", help="ngôn ngữ / language")
     parser.add_argument("--json", action="store_true", help="in báo cáo JSON / print the report as JSON")
+    parser.add_argument("--network", action=argparse.BooleanOptionalAction, default=False,
+                        help="kiểm tra kết nối, đồng hồ, chữ ký số theo chính sách / check the "
+                             "policy's endpoints, the clock and the signature services")
+    parser.add_argument("--mailbox-user", metavar="ADDRESS",
+                        help="kiểm tra hòm thư công vụ này / check this official mailbox "
+                             "(password from $EGOV_MAIL_PASSWORD or --ask-password)")
+    parser.add_argument("--ask-password", action="store_true",
+                        help="hỏi mật khẩu hòm thư / prompt for the mailbox password")
     _unit_source_args(parser)
 
 
@@ -131,7 +140,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     officer = unicodedata.normalize("NFC", args.officer.strip()) if args.officer else None
     policy = load_policy(args.policy, phase=unit.phase if unit else None,
                          unit_id=unit.unit_id if unit else None)
-    report = run_audit(policy, unit=unit, officer=officer)
+    report = run_audit(policy, unit=unit, officer=officer, sections=_audit_sections(args, policy))
     path = write_report_atomic(report, args.out)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
@@ -139,6 +148,23 @@ def cmd_audit(args: argparse.Namespace) -> int:
         sys.stdout.write(render_summary(report, args.lang, str(path),
                                         unit.name_vi if unit else None))
     return EXIT_NOT_READY if report.readiness() == "not_ready" else EXIT_READY
+
+
+def _audit_sections(args: argparse.Namespace, policy) -> list:
+    from .audit import audit_sections
+
+    if args.ask_password and not args.mailbox_user:
+        raise InputError("needs --mailbox-user ADDRESS", field="--ask-password")
+    login = None
+    if args.mailbox_user:
+        from .facts.mailbox import mailbox_login
+
+        if "@" not in args.mailbox_user.strip("@"):
+            raise InputError(f"expected a mail address like ten@nghean.gov.vn, found "
+                             f"{args.mailbox_user!r}", field="--mailbox-user")
+        login = mailbox_login(args.mailbox_user, policy.section("mailbox"),
+                              ask=args.ask_password, environ=os.environ)
+    return audit_sections(network=args.network, mailbox=login)
 
 
 def cmd_evidence(args: argparse.Namespace) -> int:

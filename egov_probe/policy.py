@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .errors import InputError
 from .facts.browser_types import BROWSER_NAMES
@@ -52,6 +52,19 @@ def _unit_id_problem(value: Any) -> Optional[str]:
 
     known = [unit.unit_id for unit in load_units_csv()]
     return None if value in known else unknown_unit_message(value, known)
+
+
+def _text_matching(pattern: str, wanted: str) -> Callable[[Any], Optional[str]]:
+    """A value check: text matching ``pattern``, else "expected <wanted>, found ..."."""
+    def check(value: Any) -> Optional[str]:
+        ok = isinstance(value, str) and re.match(pattern, value)
+        return None if ok else f"expected {wanted}, found {value!r}"
+    return check
+
+
+_server_address = _text_matching(r"^(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+)(:\d{1,5})?$",
+                                 "a server as host, host:port or [IPv6]:port")
+_env_name = _text_matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name")
 
 
 _BROWSER_RULE = Spec(keys={
@@ -95,15 +108,21 @@ _SECTIONS = {
         "cert_expiry_warn_days": Spec(types=(int,), check=at_least(0)),
         "ipv6_required": Spec(types=(bool,)),
         "clock_skew_s": _threshold("warn_above", "fail_above"),
+        "resolvers": Spec(types=(list,), items=Spec(types=(str,), check=_server_address)),
+        "ntp_servers": Spec(types=(list,), items=Spec(types=(str,), check=_server_address)),
+        "ca_file": Spec(types=(str,)),
         "endpoints": Spec(types=(list,), items=_ENDPOINT),
     }),
     "mailbox": Spec(keys={
         "submission_url": Spec(types=(str,), check=_url),
         "imap_url": Spec(types=(str,), check=_url),
-        "password_env": Spec(types=(str,)),
+        "password_env": Spec(types=(str,), check=_env_name),
+        "timeout_s": Spec(types=_NUMBER, check=at_least(0.1)),
     }),
     "signature": Spec(keys={
         "vgca_root_required": Spec(types=(bool,)),
+        "vgca_root_names": Spec(types=(list,), items=Spec(types=(str,))),
+        "trust_store": Spec(types=(str,)),
         "signing_service_required": Spec(types=(bool,)),
         "signing_service_port": Spec(types=(int,), check=at_least(1)),
     }),

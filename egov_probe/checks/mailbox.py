@@ -7,9 +7,9 @@ is the diagnosis from ``data/messages_network.yml`` (``mailbox.diagnosis``).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Mapping, Optional
 
-from ..facts.mailbox import MailProbe
+from ..facts.mailbox import MailboxLogin, MailProbe
 from ..facts.net_types import Target
 from ..model import CheckResult, Status
 from . import messages
@@ -57,3 +57,15 @@ def not_checked(service: str, url: str, user: Optional[str], env: str) -> CheckR
         check.details.update(error="no_password")
         check.remedy = messages.text("mailbox.diagnosis", "no_password", env=env)
     return check
+
+
+def judge_mailbox(probes: list[MailProbe], rules: Mapping, login: Optional[MailboxLogin]
+                  ) -> list[CheckResult]:
+    """One result per service; skipped without a user, an error without a password."""
+    if login is None or login.secret is None:
+        env = login.password_env if login else rules.get("password_env", "EGOV_MAIL_PASSWORD")
+        user = login.user if login else None
+        return [not_checked(service, rules[key], user, env)
+                for service, key in (("submission", "submission_url"), ("imap", "imap_url"))
+                if rules.get(key)]
+    return [judge_mail(probe, login.user) for probe in probes]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import statistics
 from typing import Any, Mapping, Optional
 
-from ..facts.net_types import ProbeResult, Step
+from ..facts.net_types import ProbeResult, Step, Target
+from ..facts.network import NetworkFacts
 from ..model import CheckResult, Status
 from . import messages
 from .thresholds import expected_text, judge
@@ -37,6 +38,16 @@ def blocking_failure(result: ProbeResult) -> Optional[Step]:
     connected = any(s.ok for s in result.steps if s.step.startswith("tcp_"))
     return next((s for s in result.steps if s.ok is False
                  and not (connected and s.step.startswith("tcp_"))), None)
+
+
+def judge_network(facts: NetworkFacts, rules: Mapping) -> list[CheckResult]:
+    """One result per endpoint, then IPv6 over all of them, then the clock."""
+    by_id = {e["id"]: e for e in rules.get("endpoints", [])}
+    checks = [judge_endpoint(r, by_id[r.endpoint_id], rules) for r in facts.endpoints]
+    if facts.endpoints:
+        checks.append(judge_ipv6(facts.endpoints, rules))
+    checks.append(judge_clock(facts.endpoints, facts.ntp, rules))
+    return checks
 
 
 def judge_endpoint(result: ProbeResult, endpoint: Mapping, rules: Mapping, *,
@@ -88,8 +99,6 @@ def _status_ok(status: int, endpoint: Mapping) -> bool:
 
 def _values(result: ProbeResult, endpoint: Mapping, rules: Mapping) -> dict:
     """Everything a diagnosis sentence may name."""
-    from ..facts.net_types import Target
-
     target = Target.from_url(result.url)
     values: dict[str, Any] = {"host": target.host, "port": target.port, "url": result.url,
                               "name": (endpoint.get("name") or {}).get("vi") or endpoint["id"],
@@ -112,8 +121,6 @@ def _status_text(endpoint: Mapping) -> str:
 
 
 def _expected(endpoint: Mapping, rules: Mapping, any_status: bool) -> str:
-    from ..facts.net_types import Target
-
     target = Target.from_url(endpoint["url"])
     steps = ["DNS", "TCP"]
     if target.uses_tls:

@@ -297,3 +297,36 @@ def tls_context(ca_file: Optional[str]) -> ssl.SSLContext:
     return client_context(ca_file)
 
 
+
+
+@dataclass(frozen=True)
+class MailboxLogin:
+    """The officer's address and password (None: none was given), and where one is looked for."""
+
+    user: str
+    secret: Optional[Secret]
+    password_env: str = DEFAULT_PASSWORD_ENV
+
+
+def mailbox_login(user: str, rules: Mapping, *, ask: bool, environ: Mapping[str, str],
+                  prompt: Callable[[str], str] = getpass.getpass) -> MailboxLogin:
+    """The password from the prompt when ``ask``, else from the policy's environment variable."""
+    env = rules.get("password_env", DEFAULT_PASSWORD_ENV)
+    secret = password_from_prompt(user, prompt) if ask else password_from_environment(env,
+                                                                                       environ)
+    return MailboxLogin(user, secret, env)
+
+
+def collect_mailbox(rules: Mapping, login: MailboxLogin, ca_file: Optional[str]
+                    ) -> list[MailProbe]:
+    """Both sessions, one after the other (never in parallel: one login at a time)."""
+    assert login.secret is not None
+    context, timeout = tls_context(ca_file), float(rules.get("timeout_s", 10))
+    probes = []
+    if rules.get("submission_url"):
+        probes.append(probe_submission(rules["submission_url"], login.user, login.secret,
+                                       context, timeout))
+    if rules.get("imap_url"):
+        probes.append(probe_imap(rules["imap_url"], login.user, login.secret, context,
+                                 timeout))
+    return probes

@@ -16,6 +16,7 @@ from typing import Iterable, Mapping, Optional
 
 from .net_dns import resolve
 from .net_http import exchange
+from .net_ntp import query_ntp
 from .net_proxy import NO_PROXY, ProxySettings, from_environment
 from .net_tcp import connect, socket_error_code
 from .net_tls import client_context, handshake
@@ -180,3 +181,39 @@ def _reconnect(hop: Target, target: Target, settings: ProbeSettings, proxy: Opti
     if wrap and target.uses_tls:
         return settings.context.wrap_socket(sock, server_hostname=target.host)
     return sock
+
+
+SIGNATURE_KINDS = frozenset({"crl", "ocsp", "timestamp"})
+
+
+@dataclass
+class NetworkFacts:
+    """The route settings, every endpoint's probe and the NTP answers."""
+
+    proxy: ProxySettings
+    endpoints: list[ProbeResult]
+    ntp: list[Step] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"proxy": self.proxy.as_dict(),
+                "endpoints": [e.as_dict() for e in self.endpoints],
+                "ntp": [s.as_dict() for s in self.ntp]}
+
+
+def collect_network(rules: Mapping, proxy: ProxySettings,
+                    kinds: Optional[frozenset[str]] = None) -> NetworkFacts:
+    """Probe the policy's endpoints (of ``kinds``; default: all but the signature services)
+    and its NTP servers at once, within ``overall_timeout_s``."""
+    settings = ProbeSettings.from_policy(rules, proxy)
+    endpoints = [e for e in rules.get("endpoints", []) if
+                 (e["kind"] in kinds if kinds is not None else e["kind"] not in SIGNATURE_KINDS)]
+    overall = float(rules.get("overall_timeout_s", 20))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        ntp = pool.submit(lambda: [query_ntp(server, settings.step_timeout)
+                                   for server in rules.get("ntp_servers", [])])
+        probes = probe_endpoints(endpoints, settings, overall)
+        try:
+            answers = ntp.result(timeout=overall)
+        except concurrent.futures.TimeoutError:
+            answers = []
+    return NetworkFacts(proxy, probes, answers)

@@ -1,0 +1,38 @@
+"""The policy's network, mailbox and signature sections: validated with file, line and key."""
+
+from __future__ import annotations
+
+import pytest
+
+from egov_probe.errors import InputError
+from egov_probe.policy import load_policy
+from tests.servers.policyfile import write_policy
+
+
+def test_shipped_policy_names_the_province_servers_by_host_name_only():
+    from egov_probe.facts.net_dns import literal_addresses
+    from egov_probe.facts.net_types import Target
+
+    policy = load_policy()
+    urls = [e["url"] for e in policy.section("network")["endpoints"]]
+    urls += [policy.section("mailbox")[k] for k in ("submission_url", "imap_url")]
+    assert all(literal_addresses(Target.from_url(u).host) is None for u in urls)
+    assert policy.section("mailbox")["password_env"] == "EGOV_MAIL_PASSWORD"
+
+
+@pytest.mark.parametrize("section, value, key, expected", [
+    ("network", {"resolvers": ["10.0.0.1 53"]}, "network.resolvers.0",
+     "expected a server as host, host:port or [IPv6]:port"),
+    ("network", {"ntp_servers": "ntp.example"}, "network.ntp_servers", "expected a list"),
+    ("network", {"endpoints": [{"id": "x", "url": "ftp://h/", "kind": "https"}]},
+     "network.endpoints.0.url", "expected a URL"),
+    ("mailbox", {"password_env": "MẬT KHẨU"}, "mailbox.password_env",
+     "expected an environment variable name"),
+    ("signature", {"vgca_root_names": "VGCA"}, "signature.vgca_root_names", "expected a list"),
+])
+def test_bad_values_are_named_by_file_line_and_key(tmp_path, section, value, key, expected):
+    path = write_policy(tmp_path, **{section: value})
+    with pytest.raises(InputError) as caught:
+        load_policy(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:") and key in message and expected in message
