@@ -224,3 +224,42 @@ def test_harness_cleans_up(tmp_path):
     hosts.close()
     assert leftovers(hosts.tag) == []
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+VOLATILE = {"system.uptime", "system.disk_free"}  # move between two runs a second apart
+
+
+def comparable(report: dict) -> dict:
+    return {c["id"]: (c["status"], None if c["id"] in VOLATILE else c["observed"])
+            for c in report["checks"]}
+
+
+def test_ansible_playbook_gives_the_same_report(fleet, inventory, tmp_path):
+    """playbooks/audit_workstations.yml (real ansible-playbook over real SSH) and the SSH path
+    give the same checks, statuses and observed values for the same hosts."""
+    names = [fleet.hosts[20].name, fleet.host("no_python").name, fleet.host("old_browser").name,
+             fleet.host("blackhole").name]
+    direct = tmp_path / "direct"
+    run_fleet(fleet, inventory, direct, "--limit", ",".join(names))
+    via = tmp_path / "ansible"
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+           "ANSIBLE_SSH_ARGS": f"-o ControlMaster=no -o UserKnownHostsFile={fleet.known_hosts} "
+                               "-o StrictHostKeyChecking=yes -o ConnectTimeout=3",
+           "ANSIBLE_CALLBACKS_ENABLED": "", "ANSIBLE_TIMEOUT": "5",
+           "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = subprocess.run(
+        [str(bin_dir / "ansible-playbook"), "-i", str(PILOT), "-i", str(inventory),
+         str(ROOT / "playbooks/audit_workstations.yml"), "-e", f"egov_out={via}",
+         "-e", f"egov_hosts={','.join(names)}", "-e", f"egov_probe={bin_dir / 'egov-probe'}"],
+        capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    assert result.returncode in (0, 2, 4), result.stdout[-3000:]  # 4: a host was unreachable
+    by_ssh, by_ansible = reports(direct), reports(via)
+    assert sorted(by_ansible) == sorted(names)
+    for name in names:
+        assert by_ansible[name]["transport"] == "ansible"
+        assert by_ansible[name]["outcome"] == by_ssh[name]["outcome"], name
+        assert comparable(by_ansible[name]) .keys() == comparable(by_ssh[name]).keys()
+        if by_ssh[name]["outcome"] == "complete":
+            assert comparable(by_ansible[name]) == comparable(by_ssh[name]), name
+            assert by_ansible[name]["host"] == by_ssh[name]["host"]

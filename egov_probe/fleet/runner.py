@@ -65,7 +65,7 @@ def audited_since(path: Path, since: dt.datetime) -> Optional[Report]:
     return report if report.outcome is Outcome.COMPLETE and finished >= since else None
 
 
-class _Policies:
+class PolicyCache:
     """One resolved policy per (phase, unit), loaded once."""
 
     def __init__(self, path: Optional[Path]) -> None:
@@ -84,8 +84,8 @@ class _Policies:
 
 def run_fleet(targets: list[Target], settings: FleetSettings, progress: Progress) -> FleetResult:
     """Audit ``targets``; returns where each report went. KeyboardInterrupt is handled here."""
-    _check_names(targets, settings.out)
-    policies = _Policies(settings.policy_path)
+    check_names(targets, settings.out)
+    policies = PolicyCache(settings.policy_path)
     for target in targets:
         policies.get(target)  # a bad policy stops the run before any host is touched
     result = FleetResult()
@@ -102,7 +102,17 @@ def run_fleet(targets: list[Target], settings: FleetSettings, progress: Progress
     return result
 
 
-def _check_names(targets: list[Target], out: Path) -> None:
+def keep_report(report: Report, target: Target, out: Path, result: FleetResult,
+                progress: Progress) -> None:
+    """Write the host's report atomically, count it and show it on the progress bar."""
+    path = write_json_atomic(report_path(out, target.name), report.to_dict())
+    key = category(report)
+    result.reports[target.name] = path
+    result.categories[target.name] = key
+    progress.record(key)
+
+
+def check_names(targets: list[Target], out: Path) -> None:
     seen: dict[Path, str] = {}
     for target in targets:
         path = report_path(out, target.name)
@@ -113,7 +123,7 @@ def _check_names(targets: list[Target], out: Path) -> None:
 
 
 class _Run:
-    def __init__(self, settings: FleetSettings, policies: _Policies, progress: Progress,
+    def __init__(self, settings: FleetSettings, policies: PolicyCache, progress: Progress,
                  result: FleetResult) -> None:
         self.settings = settings
         self.policies = policies
@@ -167,12 +177,8 @@ class _Run:
                 self.active.discard(job)
         if report is None or job.aborted == "interrupted":
             return  # cut short by Ctrl-C: no report, the next run audits it
-        path = write_json_atomic(report_path(self.settings.out, target.name), report.to_dict())
-        key = category(report)
         with self.lock:
-            self.result.reports[target.name] = path
-            self.result.categories[target.name] = key
-        self.progress.record(key)
+            keep_report(report, target, self.settings.out, self.result, self.progress)
 
     def _report(self, target: Target, job: Job) -> Optional[Report]:
         policy = self.policies.get(target)
