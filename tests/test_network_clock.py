@@ -1,0 +1,46 @@
+"""Clock skew against real servers' HTTP Date: nginx run with its clock shifted (libfaketime
+from Debian), so this machine looks fast or slow by a known amount."""
+
+from __future__ import annotations
+
+import pytest
+
+from egov_probe.checks.network import judge_clock
+from egov_probe.facts.net_types import Step
+from egov_probe.facts.network import ProbeSettings, probe_endpoint
+from egov_probe.model import Status
+from tests.servers.nginx import Nginx, faketime_env
+
+pytestmark = pytest.mark.services
+RULES = {"clock_skew_s": {"warn_above": 60, "fail_above": 300}}
+
+
+def _skew_against(tmp_path, offset: str):
+    web = Nginx(tmp_path / f"clock{offset}", env=faketime_env(offset))
+    port = web.add_server("location / { return 200 'ok'; }")
+    with web.start():
+        result = probe_endpoint({"id": "c", "url": f"http://127.0.0.1:{port}/", "kind": "http"},
+                                ProbeSettings(step_timeout=2))
+    return result, judge_clock([result], [], RULES)
+
+
+def test_server_clock_ten_minutes_behind_fails(tmp_path):
+    result, check = _skew_against(tmp_path, "-600")
+    assert -602 <= result.step("http").data["skew_s"] <= -598
+    assert check.status is Status.FAIL and check.details["source"] == "HTTP Date"
+    assert "lệch" in check.remedy.vi and "HTTP Date" in check.remedy.en
+
+
+def test_two_minutes_warns_and_a_second_passes(tmp_path):
+    _result, warn = _skew_against(tmp_path, "+120")
+    assert warn.status is Status.WARN and 118 <= warn.observed <= 122
+    _result, ok = _skew_against(tmp_path, "+0")
+    assert ok.status is Status.PASS and abs(ok.observed) <= 2
+
+
+def test_ntp_wins_over_http_date_and_nothing_measured_is_skipped():
+    ntp = Step("ntp", data={"server": "ntp.test"}).succeed(offset_s=0.4, stratum=2)
+    check = judge_clock([], [ntp], RULES)
+    assert (check.status, check.observed, check.details["source"]) == (Status.PASS, 0.4, "NTP")
+    nothing = judge_clock([], [Step("ntp").fail("timeout")], RULES)
+    assert nothing.status is Status.SKIPPED and "Không đo được" in nothing.remedy.vi
