@@ -89,6 +89,7 @@ def _bad_documents(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
     future = make_report(started_at="2999-01-01T00:00:00Z").to_dict()
     unknown = make_report(unit_id="xa-ma-thahn").to_dict()
     no_unit = make_report(unit_id=None).to_dict()
+    impossible = make_report(started_at="2015-09-31T08:00:00Z").to_dict()
     return {
         "malformed.json": (b'{"report_id": ', "not JSON"),
         "latin1.json": ('{"host": "Mã Thành"}'.encode("latin-1"), "not UTF-8"),
@@ -98,6 +99,7 @@ def _bad_documents(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
         "future.json": (json.dumps(future).encode(), "is in the future"),
         "unknown-unit.json": (json.dumps(unknown).encode(), "did you mean: xa-ma-thanh"),
         "no-unit.json": (json.dumps(no_unit).encode(), "without a unit"),
+        "impossible-date.json": (json.dumps(impossible).encode(), "not a real date"),
     }
 
 
@@ -221,3 +223,14 @@ def test_bad_store_locations_are_input_errors_without_the_password(tmp_path):
     with pytest.raises(InputError) as caught:
         open_database(f"postgresql://egov:s3cr3t-pw@/egov?host={socket_dir}&port=1")
     assert "s3cr3t-pw" not in str(caught.value) and "egov:***@" in str(caught.value)
+
+
+def test_a_large_import_prepared_by_worker_processes_keeps_order_and_outcomes(database, tmp_path):
+    usb = tmp_path / "usb"
+    good = [write_report(make_report(hostname=f"ws{i}"), usb) for i in range(6)]
+    (usb / "zz-broken.json").write_text("[", encoding="utf-8")
+    summary = import_paths(database, [usb], UNIT_IDS, tmp_path / "q", parallel_from=1)
+    assert summary.imported == [str(p) for p in sorted(good)]
+    assert [Path(o).name for o, _, _ in summary.quarantined] == ["zz-broken.json"]
+    again = import_paths(database, [usb], UNIT_IDS, tmp_path / "q", parallel_from=1)
+    assert len(again.duplicates) == 6 and count_reports(database) == 6

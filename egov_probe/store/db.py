@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +29,7 @@ class Database:
     dialect: str
     connection: Any
     location: str
+    depth: int = field(default=0, repr=False)
 
     def sql(self, text: str) -> str:
         text = text.format(**_DDL[self.dialect])
@@ -48,13 +49,23 @@ class Database:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Database"]:
-        self.execute("BEGIN")
+        """All or nothing; inside another transaction, a savepoint (all or nothing of its own)."""
+        name = f"sp{self.depth}"
+        begin, commit, rollback = (("BEGIN", "COMMIT", "ROLLBACK") if self.depth == 0 else
+                                   (f"SAVEPOINT {name}", f"RELEASE {name}",
+                                    f"ROLLBACK TO {name}"))
+        self.execute(begin)
+        self.depth += 1
         try:
             yield self
         except BaseException:
-            self.execute("ROLLBACK")
+            self.depth -= 1
+            self.execute(rollback)
+            if self.depth:
+                self.execute(f"RELEASE {name}")
             raise
-        self.execute("COMMIT")
+        self.depth -= 1
+        self.execute(commit)
 
     def close(self) -> None:
         self.connection.close()

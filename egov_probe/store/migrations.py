@@ -16,7 +16,7 @@ class Migration:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "reports and their checks", (
+    Migration(1, "reports and their checks", (  # document: the file as received; content_sha256: of its bytes
         """CREATE TABLE reports (
             id {id_pk},
             report_id TEXT NOT NULL UNIQUE,

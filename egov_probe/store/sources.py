@@ -48,8 +48,9 @@ def discover(paths: Iterable[Path], skip: Optional[Path] = None) -> Iterator[Ite
 
     ``skip`` (the quarantine folder) is never read again.
     """
+    skip = skip.resolve() if skip is not None else None
     for path in paths:
-        path = Path(path)
+        path = Path(path).resolve()
         if not path.exists():
             raise InputError("no such file or folder", path=str(path))
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
@@ -65,7 +66,8 @@ def discover(paths: Iterable[Path], skip: Optional[Path] = None) -> Iterator[Ite
 def ignored_files(paths: Iterable[Path], skip: Optional[Path] = None) -> list[Path]:
     """Files in the folders that are neither ``.json`` nor ``.zip`` (listed, never read)."""
     found = []
-    for path in map(Path, paths):
+    skip = skip.resolve() if skip is not None else None
+    for path in (Path(p).resolve() for p in paths):
         if path.is_dir():
             found += [p for p in sorted(path.rglob("*")) if p.is_file()
                       and p.suffix.lower() not in (DOCUMENT_SUFFIX, ARCHIVE_SUFFIX)
@@ -86,8 +88,5 @@ def _archive_items(file: Path) -> Iterator[Item | BadArchive]:
 
 
 def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
+    """Whether ``path`` (under a resolved folder) lies in ``folder`` (resolved)."""
+    return path == folder or folder in path.parents
