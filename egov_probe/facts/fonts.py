@@ -58,8 +58,15 @@ def fonts_from_fc_list(output: Optional[str]) -> tuple[Optional[list[str]], tupl
 
 def _windows_fonts(folder: Path) -> tuple[Optional[list[str]], tuple[Evidence, ...]]:
     try:
-        present = {p.name.lower() for p in folder.iterdir()}
+        present = [p.name for p in folder.iterdir()]
     except OSError as exc:
         return None, (Evidence("file", str(folder), f"unreadable: {exc.strerror}"),)
+    return fonts_from_windows_files(present, str(folder))
+
+
+def fonts_from_windows_files(names: list[str],
+                             folder: str) -> tuple[Optional[list[str]], tuple[Evidence, ...]]:
+    """Families from the file names in the Windows fonts folder."""
+    present = {name.lower() for name in names}
     families = sorted(name for file, name in WINDOWS_VIETNAMESE_FONTS.items() if file in present)
-    return families, (Evidence("file", str(folder), ", ".join(families) or "none of the known files"),)
+    return families, (Evidence("file", folder, ", ".join(families) or "none of the known files"),)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -44,7 +45,9 @@ def load_targets(sources: Sequence[Path], limit: Optional[str] = None,
     from ansible.plugins.loader import init_plugin_loader
     from ansible.vars.manager import VariableManager
 
-    init_plugin_loader()
+    with warnings.catch_warnings():  # a second load in one process says so; harmless
+        warnings.filterwarnings("ignore", message="AnsibleCollectionFinder has already")
+        init_plugin_loader()
     loader = DataLoader()
     try:
         secrets = CLI.setup_vault_secrets(
@@ -140,13 +143,21 @@ def _winrm_settings(host: str, var: Any) -> WinrmSettings:
     if validation not in ("validate", "ignore"):
         raise InputError(f"ansible_winrm_server_cert_validation {validation!r}; expected "
                          "validate or ignore", field=host)
+    scheme = str(var("ansible_winrm_scheme", default="https"))
+    encryption = str(var("ansible_winrm_message_encryption", default="auto"))
+    if scheme == "http" and (transport not in ("ntlm", "kerberos", "credssp")
+                             or encryption == "never"):
+        raise InputError(f"plain HTTP with ansible_winrm_transport {transport!r} and message "
+                         f"encryption {encryption!r} would send credentials and answers in "
+                         "clear; expected https, or http with ntlm, kerberos or credssp "
+                         "(their message encryption)", field=host)
     return WinrmSettings(
         transport=transport,
-        scheme=str(var("ansible_winrm_scheme", default="https")),
+        scheme=scheme,
         path=str(var("ansible_winrm_path", default="/wsman")),
         cert_validation=validation == "validate",
         ca_trust_path=_text(var("ansible_winrm_ca_trust_path")),
-        message_encryption=str(var("ansible_winrm_message_encryption", default="auto")))
+        message_encryption=encryption)
 
 
 def proxy_jump(ssh_args: str) -> Optional[Endpoint]:
