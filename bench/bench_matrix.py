@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import tempfile
 import time
@@ -75,6 +76,7 @@ def run(count: int, work: Path) -> dict[str, float]:
     base = baseline(folder)
     unit_ids = [info.unit.unit_id for info in load_unit_infos()]
     database = open_database(work / f"store-{count}.sqlite")
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     summary = import_paths(database, [folder], unit_ids, work / "quarantine")
     imported = time.perf_counter()
@@ -84,7 +86,14 @@ def run(count: int, work: Path) -> dict[str, float]:
     database.close()
     assert len(summary.imported) == count and not summary.quarantined
     return {"import": imported - started, "matrix": finished - imported,
-            "total": finished - started, "baseline": base}
+            "total": finished - started, "baseline": base, "cpu": _cpu_seconds() - cpu_before}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished workers (user + system)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> int:
@@ -95,12 +104,12 @@ def main() -> int:
     try:
         print("baseline: read + json.loads of the same report files (no validation, no store)")
         print(f"{'reports':>8} {'import s':>9} {'matrix s':>9} {'total s':>8} "
-              f"{'s/1000':>7} {'baseline s':>10} {'x baseline':>10}")
+              f"{'s/1000':>7} {'cpu s':>6} {'baseline s':>10} {'x baseline':>10}")
         results = {}
         for size in sizes:
             r = results[size] = run(size, work)
             print(f"{size:>8} {r['import']:>9.2f} {r['matrix']:>9.2f} {r['total']:>8.2f} "
-                  f"{r['total'] / size * 1000:>7.3f} {r['baseline']:>10.2f} "
+                  f"{r['total'] / size * 1000:>7.3f} {r['cpu']:>6.2f} {r['baseline']:>10.2f} "
                   f"{r['total'] / r['baseline']:>10.1f}")
         print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
               f"(other work on the machine slows every row alike; compare the ratios)")
