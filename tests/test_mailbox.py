@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from egov_probe.checks.mailbox import judge_mail, not_checked
-from egov_probe.facts.mailbox import Secret, probe_imap, probe_submission, tls_context
+from egov_probe.facts.mailbox import Secret, mask, probe_imap, probe_submission, tls_context
 from egov_probe.model import Status
 from tests.servers.ca import TestCA
 from tests.servers.mail import MailServers
@@ -122,4 +122,4 @@ def test_no_user_skips_and_no_password_is_an_error_that_says_how_to_give_one():
 def test_secret_never_shows_itself():
     secret = Secret(PASSWORD)
     assert PASSWORD not in repr(secret) and PASSWORD not in str(secret)
-    assert secret.mask(f"echo {PASSWORD}!") == "echo ***!"
+    assert mask(secret, f"echo {PASSWORD}!") == "echo ***!"

@@ -9,7 +9,9 @@ from egov_probe.checks.network import judge_clock
 from egov_probe.facts.net_types import Step
 from egov_probe.facts.network import ProbeSettings, probe_endpoint
 from egov_probe.model import Status
+from egov_probe.facts.net_ntp import query_ntp
 from tests.servers.nginx import Nginx, faketime_env
+from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.services
 RULES = {"clock_skew_s": {"warn_above": 60, "fail_above": 300}}
@@ -44,3 +46,8 @@ def test_ntp_wins_over_http_date_and_nothing_measured_is_skipped():
     assert (check.status, check.observed, check.details["source"]) == (Status.PASS, 0.4, "NTP")
     nothing = judge_clock([], [Step("ntp").fail("timeout")], RULES)
     assert nothing.status is Status.SKIPPED and "Không đo được" in nothing.remedy.vi
+
+
+def test_ntp_query_to_a_closed_port_is_refused_at_once():
+    step = query_ntp(f"127.0.0.1:{free_port()}", timeout=2)
+    assert (step.ok, step.error) == (False, "refused")

@@ -3,8 +3,6 @@ real HTTP proxy (tinyproxy): each asserts the status, the failing step and the d
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from egov_probe.checks.network import judge_endpoint, judge_ipv6
@@ -107,17 +105,16 @@ def test_ipv4_only_endpoint_warns_about_ipv6_unless_required(web):
 def test_black_holed_address_times_out_at_tcp(web):
     with Netns() as ns:
         ns.blackhole()
-        started = time.monotonic()
         _result, check = _run(web, f"https://{ns.address}:443/", timeout=1.0)
-        elapsed = time.monotonic() - started
     assert (check.status, check.details["failed_step"]) == (Status.FAIL, "tcp_ipv4")
-    assert check.details["error"] == "timeout"
+    assert check.details["error"] == "timeout"  # the step timeout, not the kernel's retries
     assert "không phản hồi" in check.remedy.vi and ns.address in check.remedy.vi
-    assert elapsed < 5  # bounded by the step timeout, not the kernel's SYN retries
 
 
 @pytest.mark.netns
 def test_endpoints_run_concurrently_within_the_overall_bound(web):
+    """Four black-holed endpoints of one step timeout each all finish (with their own TCP
+    timeout) inside an overall bound of 2.5 timeouts: only possible when run at once."""
     with Netns() as ns:
         ns.blackhole()
         endpoints = [{"id": f"dead{i}", "url": f"https://{ns.address}:{443 + i}/",
@@ -125,13 +122,10 @@ def test_endpoints_run_concurrently_within_the_overall_bound(web):
         endpoints.append({"id": "up", "url": f"https://127.0.0.1:{web['port']}/",
                           "kind": "https"})
         settings = ProbeSettings(step_timeout=1.0, ca_file=str(web["ca"].root.cert))
-        started = time.monotonic()
-        results = probe_endpoints(endpoints, settings, overall_timeout=10)
-        elapsed = time.monotonic() - started
+        results = probe_endpoints(endpoints, settings, overall_timeout=2.5)
     assert [r.endpoint_id for r in results] == [e["id"] for e in endpoints]
-    assert all(r.step("tcp_ipv4").error == "timeout" for r in results[:4])
+    assert [r.step("tcp_ipv4").error for r in results[:4]] == ["timeout"] * 4
     assert results[4].step("http").ok
-    assert elapsed < 4 * 1.0  # one after another would take at least 4 step timeouts
 
 
 def test_https_through_a_real_proxy_names_the_route(web, tmp_path):
@@ -177,3 +171,5 @@ def test_proxy_that_is_down_fails_at_its_tcp_step(web):
     _result, check = _run(web, f"https://qlvb.egov.test:{web['port']}/", proxy=settings)
     assert (check.details["failed_step"], check.details["error"]) == ("tcp_ipv4", "refused")
     assert check.details["route"].startswith(f"proxy http://127.0.0.1:{port}")
+    assert "không kết nối được máy chủ proxy" in check.remedy.vi
+    assert "Connection refused" in check.remedy.en

@@ -154,8 +154,6 @@ def test_slow_upstream_times_out_at_http(servers):
     assert (check.status, check.details["failed_step"]) == (Status.FAIL, "http")
     assert check.details["error"] == "timeout"
     assert "không trả lời trong thời gian chờ" in check.remedy.vi
-    http = next(s for s in check.details["steps"] if s["step"] == "http")
-    assert 1900 <= http["ms"] < 5000
 
 
 def test_overall_timeout_cuts_off_what_is_still_running(servers):

@@ -68,8 +68,17 @@ def judge_endpoint(result: ProbeResult, endpoint: Mapping, rules: Mapping, *,
         step, code, status = problem
         check.status = status
         check.details.update(failed_step=step, error=code)
-        check.remedy = diagnosis(step, code, **values)
+        failed = result.step(step)
+        values.update(failed.data if failed else {}, message=(failed and failed.message) or "")
+        check.remedy = diagnosis(*_diagnosis_key(result, step, code), **values)
     return check
+
+
+def _diagnosis_key(result: ProbeResult, step: str, code: str) -> tuple[str, str]:
+    """Through a proxy, failing to reach the proxy itself has its own diagnosis."""
+    if result.route.startswith("proxy") and step_group(step) in ("dns", "tcp"):
+        return "proxy", "unreachable"
+    return step, code
 
 
 def _problem(result: ProbeResult, endpoint: Mapping, rules: Mapping, any_status: bool,

@@ -1,8 +1,8 @@
 """Official mailbox facts: SMTP submission with STARTTLS and AUTH, IMAPS login and EXAMINE.
 
 Nothing is sent and nothing changes: the SMTP session ends after AUTH (no MAIL FROM), and
-the inbox is opened read-only (EXAMINE), never SELECTed. The password is a :class:`Secret`
-(its repr hides it) from an interactive prompt or one environment variable; it is never
+the inbox is opened read-only (EXAMINE), never SELECTed. The password is a ``Secret`` (the
+mailbox review's: its repr hides it) from an interactive prompt or one environment variable; it is never
 written anywhere, and any server text that would echo it is masked.
 """
 
@@ -16,6 +16,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
+from ..mailboxes.credentials import Secret
 from .net_tcp import socket_error_code
 from .net_types import Step, Target, timed
 
@@ -24,24 +25,10 @@ _DISABLED_CODES = ("[EXPIRED]", "[CONTACTADMIN]", "[AUTHORIZATIONFAILED]")
 _DISABLED_WORDS = ("disabled", "locked", "expired", "suspended", "khóa", "khoa")
 
 
-class Secret:
-    """A password held in memory only; printing or logging it shows ``***``."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def mask(self, text: str) -> str:
-        return text.replace(self._value, "***") if self._value else text
-
-    def __repr__(self) -> str:
-        return "Secret(***)"
-
-    __str__ = __repr__
+def mask(secret: Secret, text: str) -> str:
+    """``text`` with the password replaced by ``***`` (a server may echo what it was sent)."""
+    value = secret.reveal()
+    return text.replace(value, "***") if value else text
 
 
 def password_from_environment(name: str, environ: Mapping[str, str]) -> Optional[Secret]:
@@ -65,7 +52,7 @@ class MailProbe:
 
     def end(self, step: Step, outcome: str, message: str, secret: Secret, **data: Any) -> None:
         """Record the failing step and the outcome, masking the password in any server text."""
-        said = secret.mask(message)
+        said = mask(secret, message)
         step.fail(outcome, said, **data)
         self.outcome, self.server_said = outcome, said
 

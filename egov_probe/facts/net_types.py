@@ -106,10 +106,6 @@ class ProbeResult:
     def step(self, name: str) -> Optional[Step]:
         return next((s for s in self.steps if s.step == name), None)
 
-    def first_failure(self, optional: frozenset[str] = frozenset()) -> Optional[Step]:
-        """The first failed step that is not in ``optional``."""
-        return next((s for s in self.steps if s.ok is False and s.step not in optional), None)
-
     def as_dict(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint_id, "url": self.url, "kind": self.kind,
                 "route": self.route, "steps": [s.as_dict() for s in self.steps]}
