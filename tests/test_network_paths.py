@@ -29,10 +29,12 @@ def web(tmp_path_factory):
     port = nginx.add_tls_server(ca.issue("ok", *NAMES, "localhost", "127.0.0.1", "::1"),
                                 hosts=("127.0.0.1", "::1"))
     plain = nginx.add_server("location / { return 200 'plain'; }")
+    old_tls = nginx.add_tls_server(ca.issue("old", *NAMES), protocols="TLSv1 TLSv1.1",
+                                   ciphers="DEFAULT:@SECLEVEL=0")
     dnsmasq = Dnsmasq(folder / "dns", {"qlvb.egov.test": ["127.0.0.1", "::1"],
                                        "v6only.egov.test": ["::1"]})
     with nginx.start(), dnsmasq.start():
-        yield {"ca": ca, "port": port, "plain": plain, "dns": dnsmasq}
+        yield {"ca": ca, "port": port, "plain": plain, "old_tls": old_tls, "dns": dnsmasq}
 
 
 def _run(web, url: str, resolvers=None, proxy: ProxySettings = ProxySettings({}),
@@ -52,6 +54,15 @@ def test_name_resolved_by_the_configured_dns_server(web):
     assert dns.data["addresses"] == {"ipv4": ["127.0.0.1"], "ipv6": ["::1"]}
     assert dns.data["resolver"] == web["dns"].resolver
     assert result.step("tcp_ipv4").ok and result.step("tcp_ipv6").ok
+
+
+def test_old_tls_server_found_by_name_is_looked_at_through_the_same_resolver(web):
+    """The second, unverified look at what an old server speaks resolves the name with the
+    configured DNS server, as the DNS step did."""
+    result, check = _run(web, f"https://qlvb.egov.test:{web['old_tls']}/")
+    assert (check.details["failed_step"], check.details["error"]) == ("tls", "protocol_too_old")
+    assert result.step("tls").data["server_protocol"] == "TLSv1.1"
+    assert "(TLSv1.1)" in check.remedy.vi
 
 
 def test_unknown_name_fails_at_dns_with_nxdomain(web):

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional
 
 from ..facts.net_types import ProbeResult, Step, Target
 from ..facts.network import NetworkFacts
-from ..model import CheckResult, Status
+from ..model import CheckResult, Status, Text
 from . import messages
 from .thresholds import expected_text, judge
 
@@ -54,12 +54,11 @@ def judge_endpoint(result: ProbeResult, endpoint: Mapping, rules: Mapping, *,
                    category: str = "network", check_id: Optional[str] = None,
                    title_key: str = ENDPOINT_KEY, any_status: bool = False) -> CheckResult:
     """One endpoint's result: pass, or the first problem with its step and diagnosis."""
-    name = (endpoint.get("name") or {}).get("vi") or endpoint["id"]
     values = _values(result, endpoint, rules)
     problem = _problem(result, endpoint, rules, any_status, values)
     check = CheckResult(
         id=check_id or f"network.{endpoint['id']}", category=category,
-        title=messages.text(title_key, name=name), status=Status.PASS,
+        title=endpoint_title(title_key, endpoint), status=Status.PASS,
         observed=_observed(result, problem), expected=_expected(endpoint, rules, any_status),
         duration_ms=round(sum(s.ms for s in result.steps), 3),
         details={"url": result.url, "route": result.route,
@@ -79,6 +78,14 @@ def _diagnosis_key(result: ProbeResult, step: str, code: str) -> tuple[str, str]
     if result.route.startswith("proxy") and step_group(step) in ("dns", "tcp"):
         return "proxy", "unreachable"
     return step, code
+
+
+def endpoint_title(key: str, endpoint: Mapping) -> Text:
+    """The title of ``key`` with the endpoint's name in each language."""
+    names = endpoint.get("name") or {}
+    vi_name = names.get("vi") or endpoint["id"]
+    return Text(vi=messages.text(key, name=vi_name).vi,
+                en=messages.text(key, name=names.get("en") or vi_name).en)
 
 
 def _problem(result: ProbeResult, endpoint: Mapping, rules: Mapping, any_status: bool,
@@ -160,8 +167,8 @@ def judge_ipv6(results: list[ProbeResult], rules: Mapping) -> CheckResult:
     check = CheckResult(id="network.ipv6", category="network",
                         title=messages.text("network.ipv6"), status=Status.PASS,
                         observed=missing or f"{len(reached)}/{len(reached)}",
-                        expected="IPv6 " + ("bắt buộc / required" if rules.get("ipv6_required")
-                                            else "khuyến nghị / recommended"))
+                        expected="IPv6: " + ("required" if rules.get("ipv6_required")
+                                             else "recommended"))
     if not reached:
         check.status = Status.SKIPPED
     elif missing:

@@ -174,7 +174,8 @@ def open_connection(target: Target, settings: ProbeSettings) -> socket.socket:
 
 def _reconnect(hop: Target, target: Target, settings: ProbeSettings, proxy: Optional[str],
                wrap: bool = False) -> socket.socket:
-    sock = socket.create_connection((hop.host, hop.port), timeout=settings.step_timeout)
+    sock = socket.create_connection((_address(hop.host, settings), hop.port),
+                                    timeout=settings.step_timeout)
     if proxy and target.scheme == "https" and tunnel(sock, target, settings.step_timeout) != 200:
         sock.close()
         raise ConnectionRefusedError("the proxy refused the tunnel")
@@ -217,3 +218,13 @@ def collect_network(rules: Mapping, proxy: ProxySettings,
         except concurrent.futures.TimeoutError:
             answers = []
     return NetworkFacts(proxy, probes, answers)
+
+
+def _address(host: str, settings: ProbeSettings) -> str:
+    """The first address of ``host`` from the same resolvers as the DNS step (IPv4 first)."""
+    step = resolve(host, settings.resolvers, settings.step_timeout)
+    addresses = step.data.get("addresses") or {}
+    found = [a for family in FAMILIES for a in addresses.get(family, [])]
+    if not found:
+        raise OSError(f"{host}: {step.error or 'no address'}")
+    return found[0]
