@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -234,3 +235,18 @@ def test_a_large_import_prepared_by_worker_processes_keeps_order_and_outcomes(da
     assert [Path(o).name for o, _, _ in summary.quarantined] == ["zz-broken.json"]
     again = import_paths(database, [usb], UNIT_IDS, tmp_path / "q", parallel_from=1)
     assert len(again.duplicates) == 6 and count_reports(database) == 6
+
+
+def test_a_bad_file_on_a_read_only_stick_is_copied_to_quarantine(database, tmp_path):
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    (stick / "broken.json").write_text("{", encoding="utf-8")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(stick)], check=True)
+    try:
+        (stick / "broken.json").write_text("{", encoding="utf-8")
+        subprocess.run(["mount", "-o", "remount,ro", str(stick)], check=True)
+        [(_, reason, target)] = run_import(database, tmp_path, stick).quarantined
+        assert "copied: the original could not be removed" in reason
+        assert (stick / "broken.json").exists() and Path(target).read_text() == "{"
+    finally:
+        subprocess.run(["umount", str(stick)], check=True)

@@ -98,8 +98,8 @@ def _store_one(database: Database, item: Item | BadArchive, outcome: Prepared | 
             raise Rejected(outcome)
         stored = store_document(database, outcome)
     except Rejected as exc:
-        target = quarantine.put(item, str(exc))
-        summary.quarantined.append((item.origin, str(exc), str(target)))
+        target, reason = quarantine.put(item, str(exc))
+        summary.quarantined.append((item.origin, reason, str(target)))
         return
     (summary.imported if stored == "imported" else summary.duplicates).append(item.origin)
 

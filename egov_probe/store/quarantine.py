@@ -16,8 +16,9 @@ REASON_SUFFIX = ".reason.txt"
 class Quarantine:
     folder: Path
 
-    def put(self, item: Item | BadArchive, reason: str) -> Path:
-        """Move a bad file (or copy a bad zip member out of its zip) here, with ``<name>.reason.txt``."""
+    def put(self, item: Item | BadArchive, reason: str) -> tuple[Path, str]:
+        """Move a bad file (or copy a bad zip member out of its zip) here, with
+        ``<name>.reason.txt``; returns where it went and the reason as written."""
         self.folder.mkdir(parents=True, exist_ok=True)
         if isinstance(item, Item) and item.member is not None:
             target = self._free_name(f"{item.path.stem}__{Path(item.member).name}")
@@ -28,11 +29,21 @@ class Quarantine:
                 shutil.copy2(item.path, target)
         else:
             target = self._free_name(item.path.name)
-            shutil.move(str(item.path), str(target))
+            reason += self._move(item.path, target)
         reason_file = target.with_name(target.name + REASON_SUFFIX)
         reason_file.write_text(f"{reason}\n\norigin: {item.origin}\nquarantined_at: "
                                f"{utc_text(utc_now())}\n", encoding="utf-8")
-        return target
+        return target, reason
+
+    @staticmethod
+    def _move(source: Path, target: Path) -> str:
+        """Move; a file that cannot be removed from its medium (read-only stick) is copied."""
+        shutil.copy2(source, target)
+        try:
+            source.unlink()
+        except OSError as exc:
+            return f" (copied: the original could not be removed: {exc.strerror})"
+        return ""
 
     def _free_name(self, name: str) -> Path:
         target = self.folder / name
