@@ -79,6 +79,7 @@ def test_dns_server_refusing_is_told_apart(web):
     assert "REFUSED" in check.remedy.vi and web["dns"].resolver in check.remedy.en
 
 
+@pytest.mark.netns
 def test_silent_dns_server_times_out(web):
     with Netns() as ns:
         ns.blackhole()

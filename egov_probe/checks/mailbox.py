@@ -11,7 +11,7 @@ from typing import Mapping, Optional
 
 from ..facts.mailbox import MailboxLogin, MailProbe
 from ..facts.net_types import Target
-from ..model import CheckResult, Status
+from ..model import CheckResult, Evidence, Status
 from . import messages
 
 TITLES = {"submission": "mailbox.submission", "imap": "mailbox.imap"}
@@ -28,6 +28,7 @@ def judge_mail(probe: MailProbe, user: str) -> CheckResult:
         observed=probe.outcome if probe.outcome != "ok" else _observed_ok(probe),
         expected=EXPECTED[probe.service],
         duration_ms=round(sum(s.ms for s in probe.steps), 3),
+        evidence=[Evidence("network", probe.url)],
         details={"url": probe.url, "user": user, "steps": [s.as_dict() for s in probe.steps]})
     if probe.outcome != "ok":
         check.details.update(failed_step=probe.failed_step, error=probe.outcome)

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional
 
 from ..facts.net_types import ProbeResult, Step, Target
 from ..facts.network import NetworkFacts
-from ..model import CheckResult, Status, Text
+from ..model import CheckResult, Evidence, Status, Text
 from . import messages
 from .thresholds import expected_text, judge
 
@@ -61,6 +61,7 @@ def judge_endpoint(result: ProbeResult, endpoint: Mapping, rules: Mapping, *,
         title=endpoint_title(title_key, endpoint), status=Status.PASS,
         observed=_observed(result, problem), expected=_expected(endpoint, rules, any_status),
         duration_ms=round(sum(s.ms for s in result.steps), 3),
+        evidence=[Evidence("network", result.url, result.route)],
         details={"url": result.url, "route": result.route,
                  "steps": [s.as_dict() for s in result.steps]})
     if problem:

@@ -15,7 +15,8 @@ def judge_vgca_root(store: TrustStore, rules: Mapping) -> CheckResult:
     check = CheckResult(id="signature.vgca_root", category="signature",
                         title=messages.text("signature.vgca_root"), status=Status.PASS,
                         expected=" / ".join(names),
-                        evidence=[Evidence("trust store", store.source)],
+                        evidence=[Evidence("platform" if store.source.startswith("Windows")
+                                           else "file", store.source)],
                         details={"store": store.as_dict()})
     if not names:
         check.status = Status.SKIPPED  # the policy names no root to look for
@@ -41,6 +42,7 @@ def judge_signing_service(step: Step, rules: Mapping) -> CheckResult:
                         status=Status.PASS,
                         observed="answering" if step.ok else step.error,
                         expected="answering" if required else "optional",
+                        evidence=[Evidence("network", f"127.0.0.1:{port}")],
                         duration_ms=round(step.ms, 3), details={"steps": [step.as_dict()]})
     if not step.ok:
         check.status = Status.FAIL if required else Status.SKIPPED
