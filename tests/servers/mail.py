@@ -174,6 +174,9 @@ smtpd_relay_restrictions = permit_sasl_authenticated, reject
     # --- both -------------------------------------------------------------------------------
 
     def start(self) -> MailServers:
+        """Start both servers (once: a second call, e.g. from ``with``, changes nothing)."""
+        if self.dovecot is not None:
+            return self
         dovecot_conf = self._dovecot_conf()
         for user in self.accounts:
             self.maildir(user)

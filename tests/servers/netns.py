@@ -30,6 +30,8 @@ class Netns:
         self.created = False
 
     def start(self) -> Netns:
+        if self.created:
+            return self
         _run("ip", "netns", "add", self.name)
         self.created = True
         _run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if,

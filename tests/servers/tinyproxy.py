@@ -21,6 +21,8 @@ class Tinyproxy:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Tinyproxy:
+        if self.server is not None:
+            return self
         conf = self.folder / "tinyproxy.conf"
         conf.write_text("\n".join([
             "User root", "Group root", f"Port {self.port}", "Listen 127.0.0.1",
