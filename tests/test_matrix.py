@@ -41,6 +41,10 @@ def scenario_reports(folder: Path) -> None:
     write_review(make_review("xa-tien-thanh", officers=4, working=3), folder)
     write_report(make_report("xa-lang-thanh", "langthanh-0", "2015-11-12T03:00:00Z",
                              statuses={"browser.chrome.machine": "fail"}), folder)
+    unreachable = make_report("xa-lang-thanh", "langthanh-1", "2015-11-12T03:00:00Z",
+                              outcome="unreachable")
+    unreachable.checks = []
+    write_report(unreachable, folder)
     write_report(make_report("ubnd-huyen-quynh-luu", "ql-0", "2015-11-12T03:00:00Z",
                              outcome="partial"), folder)
     write_report(make_report(None, "egov-app-01", "2015-11-01T03:00:00Z", kind="server"), folder)
@@ -99,7 +103,10 @@ def test_cells_count_hosts_and_trace_back_to_reports_and_checks(store):
     [trace] = [t for t in lang.cells["browsers"].trace if t.status == "fail"]
     assert (trace.hostname, trace.check_id) == ("langthanh-0", "browser.chrome.machine")
     assert len(trace.report_id) == 32
-    assert [i.key for i in lang.items if i.severity == "block"] == ["browser.chrome.machine"]
+    assert lang.cells["workstations"].text == "1/5"  # the unreachable host is not audited
+    assert [i.key for i in lang.items if i.severity == "block"] == [
+        "browser.chrome.machine", "matrix.item.outcome"]
+    assert lang.items[-1].hosts == ["langthanh-1 (unreachable)"]
 
 
 def test_the_date_filter_gives_the_state_at_that_day(store):
@@ -195,7 +202,7 @@ def test_the_xlsx_reads_back_and_libreoffice_converts_it(store, tmp_path, probe)
     assert colours["xa-ma-thanh"].value == "Sẵn sàng"
     assert colours["xa-lang-thanh"].fill.fgColor.rgb.endswith("B3261E")
     assert book["Giai đoạn 1"].max_row == 4 and book["Giai đoạn 2"].max_row == 76
-    assert book["Máy đã khảo sát"].max_row == 1 + 10  # 9 workstations + 1 server
+    assert book["Máy đã khảo sát"].max_row == 1 + 11  # 10 workstations + 1 server
     todo = [[c.value for c in row] for row in book["Việc cần làm"].iter_rows(min_row=2)]
     assert any(r[0] == "xa-lang-thanh" and "Khắc phục" in (r[6] or "") for r in todo)
     converted = _soffice(xlsx, tmp_path, "pdf")

@@ -2,7 +2,8 @@
 
 A unit's status:
 
-- ``not_surveyed``: no workstation report yet;
+- ``not_surveyed``: no workstation report yet (a host the fleet could not reach has a report but
+  is not counted as audited);
 - ``not_ready``: a failing (fail/error) check on one of its workstations or on a central server
   (servers with no unit, or with this unit), or an audit that did not complete;
 - ``ready_with_conditions``: warnings, fewer workstations audited than expected, officers without
@@ -25,6 +26,7 @@ from .inventory import UnitInfo
 
 STATUSES = ("ready", "ready_with_conditions", "not_ready", "not_surveyed")
 BLOCKING = frozenset({"fail", "error"})
+AUDITED_OUTCOMES = frozenset({"complete", "partial"})
 
 
 @dataclass(frozen=True)
@@ -156,8 +158,9 @@ def build_matrix(infos: Iterable[UnitInfo], plan: Plan, hosts: Iterable[StoredHo
 
 def build_row(info: UnitInfo, phase: int, workstations: list[StoredHost],
               servers: list[StoredHost], review: Optional[StoredMailboxReview]) -> Row:
-    cells = {"workstations": Cell("workstations", _coverage_status(len(workstations), info),
-                                  f"{len(workstations)}/{info.expected_workstations}",
+    audited = _audited(workstations)
+    cells = {"workstations": Cell("workstations", _coverage_status(audited, info),
+                                  f"{audited}/{info.expected_workstations}",
                                   [Trace(h.hostname, h.report_id, "", h.readiness)
                                    for h in workstations])}
     items: dict[str, Item] = {}
@@ -172,8 +175,13 @@ def build_row(info: UnitInfo, phase: int, workstations: list[StoredHost],
         items.clear()
     status = _status(workstations, items.values())
     stamps = [h.started_at for h in workstations + servers]
-    return Row(info, phase, status, len(workstations), cells, list(items.values()),
+    return Row(info, phase, status, audited, cells, list(items.values()),
                workstations, max(stamps) if stamps else None)
+
+
+def _audited(workstations: list[StoredHost]) -> int:
+    """Workstations whose audit ran (complete or partial); unreachable ones are not counted."""
+    return sum(1 for host in workstations if host.outcome in AUDITED_OUTCOMES)
 
 
 def _coverage_status(audited: int, info: UnitInfo) -> str:
@@ -233,15 +241,15 @@ def _review_cell(review: StoredMailboxReview, info: UnitInfo, items: dict[str, I
 
 def _unit_conditions(info: UnitInfo, workstations: list[StoredHost], cells: dict[str, Cell],
                      items: dict[str, Item]) -> None:
-    if len(workstations) < info.expected_workstations:
+    audited = _audited(workstations)
+    if audited < info.expected_workstations:
         items["matrix.item.coverage"] = _own_item("matrix.item.coverage", "condition", info,
-                                                  len(workstations), info.expected_workstations)
-    for host in workstations:
-        if host.outcome != "complete":
-            key = f"matrix.item.outcome.{host.hostname}"
-            items[key] = _own_item("matrix.item.outcome", "block", info, host.hostname,
-                                   host.outcome)
-            items[key].hosts.append(host.hostname)
+                                                  audited, info.expected_workstations)
+    incomplete = [f"{h.hostname} ({h.outcome})" for h in workstations if h.outcome != "complete"]
+    if incomplete:
+        items["matrix.item.outcome"] = _own_item("matrix.item.outcome", "block", info,
+                                                 len(incomplete), "")
+        items["matrix.item.outcome"].hosts.extend(incomplete)
     for area in AREAS:
         if area.required and cells[area.id].status == "none":
             label = text(f"matrix.{area.id}")
