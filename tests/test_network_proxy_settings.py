@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from egov_probe.facts.net_proxy import from_environment, from_wininet
+from egov_probe.facts.net_proxy import from_environment, from_wininet, redact, windows_user_proxy
 from egov_probe.facts.winsource import load_fixture
 
 FIXTURE = Path(__file__).parent / "fixtures" / "network" / "wininet_proxy.json"
@@ -42,3 +42,20 @@ def test_environment_proxies_and_no_proxy():
     assert settings.proxy_for("https", "nghean.gov.vn") is None
     assert settings.proxy_for("https", "localhost") is None
     assert from_environment({}).source == "none"
+
+
+def test_proxy_credentials_never_reach_the_report():
+    settings = from_environment({"https_proxy": "http://lan:Bi-mat@proxy.example:3128"})
+    assert settings.proxy_for("https", "a.vn") == "http://lan:Bi-mat@proxy.example:3128"
+    assert "Bi-mat" not in str(settings.as_dict())
+    assert redact("http://lan:Bi-mat@proxy.example:3128") == "http://***@proxy.example:3128"
+    assert redact("proxy.example:3128") == "proxy.example:3128"
+
+
+def test_the_probe_reads_the_wininet_settings_of_its_own_user():
+    source = load_fixture(FIXTURE)
+    mine = windows_user_proxy(source, {"USERPROFILE": "c:\\users\\LAN"})
+    assert mine.proxy_for("https", "dichvucong.gov.vn") == "http://proxy.nghean.example:3128"
+    # a profile whose hive is not loaded is not the probe's user; an unknown one goes direct
+    assert windows_user_proxy(source, {"USERPROFILE": "C:\\Users\\hung"}).proxies == {}
+    assert windows_user_proxy(source, {}).source == "none"

@@ -13,7 +13,7 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from .winsource import WindowsSource, join_path
+from .winsource import WindowsSource, fold, join_path
 
 INTERNET_SETTINGS = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings"
 
@@ -35,11 +35,20 @@ class ProxySettings:
         return proxy if "://" in proxy else f"http://{proxy}"
 
     def as_dict(self) -> dict:
-        return {"source": self.source, "proxies": dict(self.proxies),
+        return {"source": self.source,
+                "proxies": {k: redact(v) for k, v in self.proxies.items()},
                 "bypass": list(self.bypass), "pac_url": self.pac_url}
 
 
 NO_PROXY = ProxySettings(proxies={})
+
+
+def redact(proxy: str) -> str:
+    """A proxy URL without its user name and password (``http://***@host:port``)."""
+    scheme, sep, rest = proxy.rpartition("://")
+    if "@" not in rest:
+        return proxy
+    return f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}"
 
 
 def _bypassed(pattern: str, host: str) -> bool:
@@ -90,3 +99,12 @@ def _wininet_servers(text: str) -> dict[str, str]:
         if address.strip():
             found[scheme.strip().lower()] = address.strip()
     return found
+
+
+def windows_user_proxy(source: WindowsSource, environ: Mapping[str, str]) -> ProxySettings:
+    """The WinINET settings of the user running the probe (the profile at %USERPROFILE%)."""
+    home = fold(environ.get("USERPROFILE", ""))
+    for profile in source.profiles():
+        if fold(profile.path) == home and profile.loaded:
+            return from_wininet(source, profile.sid)
+    return NO_PROXY

@@ -17,7 +17,7 @@ from typing import Iterable, Mapping, Optional
 from .net_dns import resolve
 from .net_http import exchange
 from .net_ntp import query_ntp
-from .net_proxy import NO_PROXY, ProxySettings, from_environment
+from .net_proxy import NO_PROXY, ProxySettings, from_environment, redact
 from .net_tcp import connect, socket_error_code
 from .net_tls import client_context, handshake
 from .net_types import ProbeResult, Step, Target, timed
@@ -46,19 +46,14 @@ class ProbeSettings:
 
 
 def local_proxy_settings(environ: Mapping[str, str] = os.environ) -> ProxySettings:
-    """This machine's proxies: WinINET for the current user on Windows, else the environment."""
+    """This machine's proxies: the environment, else (Windows) the user's WinINET settings."""
     found = from_environment(environ)
     if found.proxies or sys.platform != "win32":
         return found
-    from .net_proxy import from_wininet
-    from .winsource import LiveWindowsSource, fold
+    from .net_proxy import windows_user_proxy
+    from .winsource import LiveWindowsSource
 
-    source = LiveWindowsSource()
-    home = fold(environ.get("USERPROFILE", ""))
-    for profile in source.profiles():
-        if fold(profile.path) == home and profile.loaded:
-            return from_wininet(source, profile.sid)
-    return found
+    return windows_user_proxy(LiveWindowsSource(), environ)
 
 
 def probe_endpoints(endpoints: Iterable[Mapping], settings: ProbeSettings,
@@ -89,7 +84,7 @@ def probe_endpoint(endpoint: Mapping, settings: ProbeSettings) -> ProbeResult:
     proxy = settings.proxy.proxy_for(target.scheme, target.host) if target.uses_http else None
     first_hop = Target.from_url(proxy) if proxy else target
     if proxy:
-        result.route = f"proxy {proxy} ({settings.proxy.source})"
+        result.route = f"proxy {redact(proxy)} ({settings.proxy.source})"
     elif settings.proxy.pac_url:
         result.route = f"direct (PAC {settings.proxy.pac_url} not evaluated)"
     sock = _connect_steps(result, first_hop, settings)
