@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from .cli import DEFAULT_OUT, EXIT_INPUT, EXIT_NOT_READY, EXIT_READY, add_command
+from .cli import DEFAULT_OUT, EXIT_NOT_READY, EXIT_READY, add_command
 from .errors import InputError
 
 EXIT_INTERRUPTED = 130

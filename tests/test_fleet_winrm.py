@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import ssl
-import sys
 import threading
 import uuid
 import xml.etree.ElementTree as ET
@@ -27,7 +26,7 @@ from egov_probe.fleet.winrm import POWERSHELL_ARGS, protocol_options
 from egov_probe.errors import InputError
 from egov_probe.report_io import read_report
 from tests.conftest import run_probe
-from tests.servers.ca import TestCA, self_signed
+from tests.servers.ca import TestCA
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 WSMAN = FIXTURES / "winrm" / "wsman"

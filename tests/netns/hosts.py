@@ -160,15 +160,15 @@ class Fleet:
         if host.fault == "blackhole":
             self._nft(host, "policy drop;")
         elif host.fault == "behind_jump":  # reachable from the other hosts, not from us
-            self._nft(host, f"policy accept;\n  ip saddr {self.gateway} drop")
+            self._nft(host, f"policy accept;\n  ip saddr {self.gateway} drop", ("input",))
         elif host.fault == "lossy":
-            self._nft(host, "policy accept;\n  numgen random mod 100 < 30 drop")
+            self._nft(host, "policy accept;\n  numgen random mod 100 < 30 drop", ("input",))
             run("ip", "netns", "exec", host.namespace, "tc", "qdisc", "add", "dev", "eth0",
                 "root", "tbf", "rate", "256kbit", "burst", "4kb", "latency", "300ms")
 
-    def _nft(self, host: Host, body: str) -> None:
+    def _nft(self, host: Host, body: str, chains: tuple[str, ...] = ("input", "output")) -> None:
         ruleset = "table inet egovfault {\n"
-        for chain in ("input", "output"):
+        for chain in chains:
             ruleset += (f" chain {chain} {{\n  type filter hook {chain} priority 0; {body}\n }}\n")
         run("ip", "netns", "exec", host.namespace, "nft", "-f", "-", input=ruleset + "}\n")
 
