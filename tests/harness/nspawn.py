@@ -32,6 +32,8 @@ PACKAGES = (
     "postgresql-client-15", "nginx", "postfix", "libsasl2-modules", "openssl", "procps", "curl",
     "python3-cryptography",
 )
+# Services the packages enable on install: off in the image, so only the roles turn them on.
+DISABLED_SERVICES = ("postgresql", "nginx", "postfix", "fail2ban")
 APT_SOURCE_FILES = ("/etc/apt/sources.list",)
 APT_SOURCE_DIR = "/etc/apt/sources.list.d"
 
@@ -68,7 +70,7 @@ def debian_mirror() -> str:
 
 
 def rootfs_key() -> str:
-    recipe = "\n".join((SUITE, *BOOTSTRAP_INCLUDE, "--", *PACKAGES))
+    recipe = "\n".join((SUITE, *BOOTSTRAP_INCLUDE, "--", *PACKAGES, "--", *DISABLED_SERVICES))
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
@@ -122,6 +124,7 @@ def build_rootfs(target: Path) -> None:
     _run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BOOTSTRAP_INCLUDE),
           SUITE, str(tmp), debian_mirror()], stdout=subprocess.DEVNULL)
     _chroot_install(tmp)
+    _run(["systemctl", f"--root={tmp}", "disable", "--quiet", *DISABLED_SERVICES])
     _clear_identity(tmp)
     tmp.rename(target)
 
