@@ -51,3 +51,16 @@ def test_ntp_wins_over_http_date_and_nothing_measured_is_skipped():
 def test_ntp_query_to_a_closed_port_is_refused_at_once():
     step = query_ntp(f"127.0.0.1:{free_port()}", timeout=2)
     assert (step.ok, step.error) == (False, "refused")
+
+
+def test_ntp_servers_of_the_policy_are_asked_beside_the_endpoints():
+    from egov_probe.facts.net_proxy import NO_PROXY
+    from egov_probe.facts.network import collect_network
+
+    port = free_port()
+    facts = collect_network({"step_timeout_s": 1, "overall_timeout_s": 5, "endpoints": [],
+                             "ntp_servers": [f"127.0.0.1:{port}"]}, NO_PROXY)
+    assert [(s.step, s.error, s.data["server"]) for s in facts.ntp] == [
+        ("ntp", "refused", f"127.0.0.1:{port}")]
+    check = judge_clock(facts.endpoints, facts.ntp, RULES)
+    assert check.status is Status.SKIPPED and check.details["ntp"][0]["error"] == "refused"

@@ -11,6 +11,7 @@ import os
 import socket
 import ssl
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 
@@ -204,14 +205,16 @@ def collect_network(rules: Mapping, proxy: ProxySettings,
     endpoints = [e for e in rules.get("endpoints", []) if
                  (e["kind"] in kinds if kinds is not None else e["kind"] not in SIGNATURE_KINDS)]
     overall = float(rules.get("overall_timeout_s", 20))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        ntp = pool.submit(lambda: [query_ntp(server, settings.step_timeout)
-                                   for server in rules.get("ntp_servers", [])])
-        probes = probe_endpoints(endpoints, settings, overall)
-        try:
-            answers = ntp.result(timeout=overall)
-        except concurrent.futures.TimeoutError:
-            answers = []
+    deadline = time.monotonic() + overall
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="egov-ntp")
+    ntp = pool.submit(lambda: [query_ntp(server, settings.step_timeout)
+                               for server in rules.get("ntp_servers", [])])
+    probes = probe_endpoints(endpoints, settings, overall)
+    try:
+        answers = ntp.result(timeout=max(0.0, deadline - time.monotonic()))
+    except concurrent.futures.TimeoutError:
+        answers = []
+    pool.shutdown(wait=False, cancel_futures=True)
     return NetworkFacts(proxy, probes, answers)
 
 
