@@ -123,3 +123,17 @@ def test_secret_never_shows_itself():
     secret = Secret(PASSWORD)
     assert PASSWORD not in repr(secret) and PASSWORD not in str(secret)
     assert mask(secret, f"echo {PASSWORD}!") == "echo ***!"
+
+
+def test_password_comes_from_the_prompt_or_the_policy_variable_only():
+    from egov_probe.facts.mailbox import mailbox_login
+
+    rules = {"password_env": "HOP_THU_PW"}
+    asked = mailbox_login(USER, rules, ask=True, environ={"HOP_THU_PW": "env"},
+                          prompt=lambda _text: PASSWORD)
+    assert asked.secret.reveal() == PASSWORD
+    from_env = mailbox_login(USER, rules, ask=False, environ={"HOP_THU_PW": "env",
+                                                            "EGOV_MAIL_PASSWORD": "other"})
+    assert from_env.secret.reveal() == "env" and from_env.password_env == "HOP_THU_PW"
+    assert mailbox_login(USER, {}, ask=False, environ={}).secret is None
+    assert mailbox_login(USER, {}, ask=True, environ={}, prompt=lambda _t: "").secret is None

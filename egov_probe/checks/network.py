@@ -55,7 +55,7 @@ def judge_endpoint(result: ProbeResult, endpoint: Mapping, rules: Mapping, *,
                    title_key: str = ENDPOINT_KEY, any_status: bool = False) -> CheckResult:
     """One endpoint's result: pass, or the first problem with its step and diagnosis."""
     values = _values(result, endpoint, rules)
-    problem = _problem(result, endpoint, rules, any_status, values)
+    problem = _problem(result, endpoint, rules, any_status)
     check = CheckResult(
         id=check_id or f"network.{endpoint['id']}", category=category,
         title=endpoint_title(title_key, endpoint), status=Status.PASS,
@@ -89,8 +89,8 @@ def endpoint_title(key: str, endpoint: Mapping) -> Text:
                 en=messages.text(key, name=names.get("en") or vi_name).en)
 
 
-def _problem(result: ProbeResult, endpoint: Mapping, rules: Mapping, any_status: bool,
-             values: dict) -> Optional[tuple[str, str, Status]]:
+def _problem(result: ProbeResult, endpoint: Mapping, rules: Mapping, any_status: bool
+             ) -> Optional[tuple[str, str, Status]]:
     blocking = Status.FAIL if endpoint.get("required", True) else Status.WARN
     failed = blocking_failure(result)
     if failed is not None:

@@ -36,8 +36,11 @@ def password_from_environment(name: str, environ: Mapping[str, str]) -> Optional
     return Secret(value) if value else None
 
 
-def password_from_prompt(user: str, prompt: Callable[[str], str] = getpass.getpass) -> Secret:
-    return Secret(prompt(f"Mật khẩu hòm thư / mailbox password for {user}: "))
+def password_from_prompt(user: str, prompt: Callable[[str], str] = getpass.getpass
+                         ) -> Optional[Secret]:
+    """Ask without echo; an empty answer is no password."""
+    value = prompt(f"Mật khẩu hòm thư / mailbox password for {user}: ")
+    return Secret(value) if value else None
 
 
 @dataclass
