@@ -1,0 +1,109 @@
+"""The fleet's pieces that need no network: the collector's records, the shared parsers,
+ProxyJump, Ansible failure messages, resume decisions and the progress line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import subprocess
+
+import pytest
+
+from egov_probe.facts.base import collect_timed
+from egov_probe.facts.browsers_linux import collect_linux_browsers, linux_browsers
+from egov_probe.facts.system import SYSTEM_COLLECTORS
+from egov_probe.fleet.ansible_path import classify
+from egov_probe.fleet.inventory import proxy_jump
+from egov_probe.fleet.linux import RemoteLinuxReader, collector_script, parse_records, \
+    system_collectors
+from egov_probe.fleet.progress import Progress
+from egov_probe.fleet.runner import audited_since, report_path
+from egov_probe.fleet.target import Endpoint
+from egov_probe.model import Outcome
+
+# Facts whose value moves between two reads a moment apart, or that differ on purpose
+# (remote locale/encoding: the system's configured locale, not this process's).
+MOVING = {"disk_free_gb", "uptime_days", "locale", "encoding"}
+
+
+@pytest.fixture(scope="module")
+def local_output() -> str:
+    """The shipped collector, run on this machine as the fleet runs it on a host."""
+    return subprocess.run(["/bin/sh", "-s"], input=collector_script(), capture_output=True,
+                          text=True, timeout=60, check=True).stdout
+
+
+def test_collector_facts_equal_the_local_audit(local_output):
+    output = parse_records(local_output)
+    assert output.complete
+    remote, _durations, errors = collect_timed(system_collectors(output))
+    local, _durations, _errors = collect_timed(SYSTEM_COLLECTORS)
+    assert errors == {}
+    for name in set(local) - MOVING:
+        assert remote[name].value == local[name].value, name
+    assert abs(remote["disk_free_gb"].value - local["disk_free_gb"].value) < 1
+    assert abs(remote["uptime_days"].value - local["uptime_days"].value) < 0.02
+
+
+def test_collector_browsers_equal_the_local_collector(local_output):
+    remote = linux_browsers(RemoteLinuxReader(parse_records(local_output)))
+    assert [b.as_fact() for b in remote] == [b.as_fact() for b in collect_linux_browsers()]
+
+
+def test_cut_off_output_keeps_whole_records_only():
+    text = ("\n::egov-probe:: cmd uname-n\nws-01\n::egov-probe:: file /proc/meminfo\r\n"
+            "MemTotal:  8000000 kB\r\n::egov-probe:: cmd fc-list\nDejaVu Sa")
+    output = parse_records(text)
+    assert not output.complete
+    assert output.get("cmd", "uname-n") == "ws-01"
+    assert output.get("file", "/proc/meminfo") == "MemTotal:  8000000 kB"
+    assert output.get("cmd", "fc-list") is None  # possibly truncated: not trusted
+    facts, _d, errors = collect_timed(system_collectors(output))
+    assert facts["ram_mb"].value == 8000000 // 1024
+    assert "os" in errors and "vietnamese_fonts" not in errors  # no fc-list: fonts unknown
+    assert facts["vietnamese_fonts"].value is None
+
+
+@pytest.mark.parametrize("args, expected", [
+    ("-o ProxyJump=kythuat@10.0.0.1:2222", Endpoint("10.0.0.1", 2222, "kythuat")),
+    ("-o StrictHostKeyChecking=yes -J huyen-gw", Endpoint("huyen-gw", 22, None)),
+    ("-o 'ProxyJump a@b,c@d'", Endpoint("b", 22, "a")),
+    ("-o ProxyJump=none", None),
+    ("-o StrictHostKeyChecking=yes", None),
+])
+def test_proxy_jump_from_ansible_ssh_args(args, expected):
+    assert proxy_jump(args) == expected
+
+
+@pytest.mark.parametrize("message, outcome", [
+    ("unreachable: Failed to connect to the host via ssh: ssh: connect to host 10.1.1.1 port 22: "
+     "Connection timed out", Outcome.UNREACHABLE),
+    ("Failed to connect to the host via ssh: Permission denied (publickey,password).",
+     Outcome.AUTH_FAILED),
+    ("Host key verification failed.", Outcome.HOST_KEY_MISMATCH),
+    (None, Outcome.UNREACHABLE),
+])
+def test_ansible_failures_are_classified(message, outcome):
+    assert classify(message).outcome is outcome
+
+
+def test_resume_ignores_damaged_or_old_reports(tmp_path):
+    since = dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc)
+    damaged = report_path(tmp_path, "ws/01")
+    assert damaged.name == "ws_01.json"
+    damaged.write_text('{"schema_version": "1.0", "report_id": ', encoding="utf-8")
+    assert audited_since(damaged, since) is None
+    assert audited_since(tmp_path / "absent.json", since) is None
+
+
+def test_progress_counts_every_outcome():
+    stream = io.StringIO()
+    progress = Progress(4, stream, "en")
+    for key in ("ready", "not_ready", "unreachable", "auth_failed"):
+        progress.record(key)
+    progress.finish()
+    last = stream.getvalue().strip().splitlines()[-1]
+    assert last.startswith("[" + "#" * 24 + "] 4/4")
+    for label in ("ready 1", "not ready 1", "unreachable 1", "authentication failed 1"):
+        assert label in last
+    assert "sẵn sàng 0 · chưa sẵn sàng 0" in Progress(3, None).line()
