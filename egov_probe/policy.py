@@ -72,6 +72,8 @@ _BROWSER_RULE = Spec(keys={
     "supported": Spec(types=(bool,)),
 })
 
+_SERVERS = Spec(types=(list,), items=Spec(types=(str,), check=_server_address))
+
 _ENDPOINT = Spec(keys={
     "id": Spec(types=(str,), required=True, check=lambda v: None if re.match(r"^[a-z0-9_]+$", v)
                else "expected an id of lower-case letters, digits and _"),
@@ -82,6 +84,7 @@ _ENDPOINT = Spec(keys={
                               "ocsp", "crl", "timestamp", "tcp", "wss")),
     "required": Spec(types=(bool,)),
     "expect_status": Spec(types=(list,), items=Spec(types=(int,), check=at_least(100))),
+    "resolvers": _SERVERS,
 })
 
 _SECTIONS = {
@@ -108,8 +111,8 @@ _SECTIONS = {
         "cert_expiry_warn_days": Spec(types=(int,), check=at_least(0)),
         "ipv6_required": Spec(types=(bool,)),
         "clock_skew_s": _threshold("warn_above", "fail_above"),
-        "resolvers": Spec(types=(list,), items=Spec(types=(str,), check=_server_address)),
-        "ntp_servers": Spec(types=(list,), items=Spec(types=(str,), check=_server_address)),
+        "resolvers": _SERVERS,
+        "ntp_servers": _SERVERS,
         "ca_file": Spec(types=(str,)),
         "endpoints": Spec(types=(list,), items=_ENDPOINT),
     }),

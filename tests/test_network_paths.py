@@ -65,6 +65,16 @@ def test_old_tls_server_found_by_name_is_looked_at_through_the_same_resolver(web
     assert "(TLSv1.1)" in check.remedy.vi
 
 
+def test_an_endpoint_can_name_its_own_resolver(web):
+    endpoint = {"id": "e", "url": f"https://qlvb.egov.test:{web['port']}/", "kind": "https",
+                "resolvers": [web["dns"].resolver]}
+    settings = ProbeSettings(step_timeout=2, ca_file=str(web["ca"].root.cert),
+                             resolvers=(f"127.0.0.1:{free_port()}",))  # nobody answers there
+    result = probe_endpoint(endpoint, settings)
+    assert result.step("dns").data["resolver"] == web["dns"].resolver
+    assert judge_endpoint(result, endpoint, RULES).status is Status.PASS
+
+
 def test_unknown_name_fails_at_dns_with_nxdomain(web):
     _result, check = _run(web, "https://khongco.egov.test/")
     assert (check.status, check.details["failed_step"]) == (Status.FAIL, "dns")

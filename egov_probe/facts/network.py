@@ -7,6 +7,7 @@ by one overall timeout (an endpoint still running then is reported as cut off, n
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import os
 import socket
 import ssl
@@ -38,6 +39,14 @@ class ProbeSettings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "context", client_context(self.ca_file))
+
+    def for_endpoint(self, endpoint: Mapping) -> ProbeSettings:
+        """These settings, with the endpoint's own ``resolvers`` when it names some."""
+        if not endpoint.get("resolvers"):
+            return self
+        found = copy.copy(self)  # keeps the TLS context
+        object.__setattr__(found, "resolvers", tuple(endpoint["resolvers"]))
+        return found
 
     @classmethod
     def from_policy(cls, section: Mapping, proxy: ProxySettings) -> ProbeSettings:
@@ -80,7 +89,7 @@ def _cut_off(endpoint: Mapping, overall_timeout: float) -> ProbeResult:
 
 def probe_endpoint(endpoint: Mapping, settings: ProbeSettings) -> ProbeResult:
     """Every step for one endpoint, stopping at the first that leaves nothing to go on."""
-    target = Target.from_url(endpoint["url"])
+    target, settings = Target.from_url(endpoint["url"]), settings.for_endpoint(endpoint)
     result = ProbeResult(endpoint["id"], endpoint["url"], endpoint["kind"])
     proxy = settings.proxy.proxy_for(target.scheme, target.host) if target.uses_http else None
     first_hop = Target.from_url(proxy) if proxy else target
