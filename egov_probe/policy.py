@@ -72,6 +72,11 @@ _BROWSER_RULE = Spec(keys={
     "supported": Spec(types=(bool,)),
 })
 
+def _readable_file(value: Any) -> Optional[str]:
+    ok = isinstance(value, str) and Path(value).is_file()
+    return None if ok else f"expected a readable PEM file on this machine, found {value!r}"
+
+
 _SERVERS = Spec(types=(list,), items=Spec(types=(str,), check=_server_address))
 
 _ENDPOINT = Spec(keys={
@@ -113,7 +118,7 @@ _SECTIONS = {
         "clock_skew_s": _threshold("warn_above", "fail_above"),
         "resolvers": _SERVERS,
         "ntp_servers": _SERVERS,
-        "ca_file": Spec(types=(str,)),
+        "ca_file": Spec(types=(str,), check=_readable_file),
         "endpoints": Spec(types=(list,), items=_ENDPOINT),
     }),
     "mailbox": Spec(keys={
@@ -125,7 +130,7 @@ _SECTIONS = {
     "signature": Spec(keys={
         "vgca_root_required": Spec(types=(bool,)),
         "vgca_root_names": Spec(types=(list,), items=Spec(types=(str,))),
-        "trust_store": Spec(types=(str,)),
+        "trust_store": Spec(types=(str,), check=_readable_file),
         "signing_service_required": Spec(types=(bool,)),
         "signing_service_port": Spec(types=(int,), check=at_least(1)),
     }),

@@ -32,6 +32,8 @@ def test_shipped_policy_names_the_province_servers_by_host_name_only():
     ("mailbox", {"password_env": "MẬT KHẨU"}, "mailbox.password_env",
      "expected an environment variable name"),
     ("signature", {"vgca_root_names": "VGCA"}, "signature.vgca_root_names", "expected a list"),
+    ("network", {"ca_file": "/khong/co/ca.pem"}, "network.ca_file",
+     "expected a readable PEM file on this machine"),
 ])
 def test_bad_values_are_named_by_file_line_and_key(tmp_path, section, value, key, expected):
     path = write_policy(tmp_path, **{section: value})
@@ -39,3 +41,13 @@ def test_bad_values_are_named_by_file_line_and_key(tmp_path, section, value, key
         load_policy(path)
     message = str(caught.value)
     assert message.startswith(f"{path}:") and key in message and expected in message
+
+
+def test_a_ca_file_that_is_not_pem_is_an_input_error(tmp_path):
+    from egov_probe.facts.network import ProbeSettings
+
+    bad = tmp_path / "ca.pem"
+    bad.write_text("không phải chứng thư\n", "utf-8")
+    with pytest.raises(InputError) as caught:
+        ProbeSettings(ca_file=str(bad))
+    assert str(caught.value).startswith(f"{bad}: network.ca_file: not a usable CA file")

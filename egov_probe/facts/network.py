@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 
+from ..errors import InputError
 from .net_dns import resolve
 from .net_http import exchange
 from .net_ntp import query_ntp
@@ -38,7 +39,12 @@ class ProbeSettings:
     context: ssl.SSLContext = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "context", client_context(self.ca_file))
+        try:
+            context = client_context(self.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise InputError(f"not a usable CA file: {exc}", path=self.ca_file,
+                             field="network.ca_file") from exc
+        object.__setattr__(self, "context", context)
 
     def for_endpoint(self, endpoint: Mapping) -> ProbeSettings:
         """These settings, with the endpoint's own ``resolvers`` when it names some."""
