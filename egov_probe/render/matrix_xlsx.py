@@ -13,6 +13,7 @@ from .matrix_table import AREA_IDS, district_label, flat_row, label
 FILLS = {"ok": "D8F0DF", "warn": "FDEBC8", "fail": "F8D3CF", "none": "FFFFFF",
          "ready": "1B7F3B", "ready_with_conditions": "C77C02", "not_ready": "B3261E",
          "not_surveyed": "8A8F98"}
+STATUS_FILLS = frozenset({"ready", "ready_with_conditions", "not_ready", "not_surveyed"})
 HEADER_FILL = "E8EAED"
 MAX_SHEET_TITLE = 31
 
@@ -29,13 +30,14 @@ def add_table(workbook: Any, title: str, headers: Sequence[str],
               rows: Iterable[Sequence[Any]], fills: Iterable[Sequence[str | None]] = (),
               widths: Sequence[int] = ()) -> Any:
     """A sheet with a bold coloured header, frozen, filtered, cells coloured by ``fills``."""
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Alignment
 
     sheet = workbook.create_sheet(title[:MAX_SHEET_TITLE])
     sheet.append(list(headers))
+    styles = _Styles()
     for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
+        cell.font = styles.bold
+        cell.fill = styles.fill(HEADER_FILL)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     fill_rows = list(fills)
     for index, values in enumerate(rows):
@@ -43,14 +45,32 @@ def add_table(workbook: Any, title: str, headers: Sequence[str],
         for column, colour in enumerate(fill_rows[index] if index < len(fill_rows) else ()):
             if colour:
                 target = sheet.cell(row=index + 2, column=column + 1)
-                target.fill = PatternFill("solid", fgColor=FILLS[colour])
-                if colour in ("ready", "ready_with_conditions", "not_ready", "not_surveyed"):
-                    target.font = Font(bold=True, color="FFFFFF")
+                target.fill = styles.fill(FILLS[colour])
+                if colour in STATUS_FILLS:
+                    target.font = styles.white_bold
     sheet.freeze_panes = "B2"
     sheet.auto_filter.ref = sheet.dimensions
     for column, width in enumerate(widths, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=column).column_letter].width = width
     return sheet
+
+
+class _Styles:
+    """One style object per colour, shared by every cell that has it (openpyxl is slow otherwise)."""
+
+    def __init__(self) -> None:
+        from openpyxl.styles import Font
+
+        self.bold = Font(bold=True)
+        self.white_bold = Font(bold=True, color="FFFFFF")
+        self._fills: dict[str, Any] = {}
+
+    def fill(self, colour: str) -> Any:
+        from openpyxl.styles import PatternFill
+
+        if colour not in self._fills:
+            self._fills[colour] = PatternFill("solid", fgColor=colour)
+        return self._fills[colour]
 
 
 def _matrix_headers(lang: str) -> list[str]:

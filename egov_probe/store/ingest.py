@@ -180,7 +180,7 @@ def _check_valid(problems: list[str], what: str) -> None:
 
 def _check_time(rules: Rules, stamp: str, field_name: str) -> None:
     try:
-        moment = dt.datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")
+        moment = dt.datetime.fromisoformat(stamp[:19])
     except ValueError as exc:  # the schema's pattern lets 2015-09-31 through
         raise Rejected(f"{field_name} {stamp} is not a real date and time: {exc}") from exc
     if moment.replace(tzinfo=dt.timezone.utc) > rules.now + FUTURE_TOLERANCE:
