@@ -158,7 +158,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .matrix.monthly import monthly_report
     from .matrix.periods import parse_month
     from .plan import load_plan
-    from .render.matrix_files import write_atomic, write_text
+    from .render.matrix_files import write_atomic
+    from .report_io import write_text_atomic
     from .render.matrix_monthly import monthly_workbook, render_monthly_html
 
     formats = _formats(args.format, ("html", "xlsx"))
@@ -171,7 +172,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         database.close()
     stem = Path(args.out) / f"monthly-{year:04d}-{month:02d}"
     if "html" in formats:
-        print(write_text(stem.with_suffix(".html"), render_monthly_html(report, args.lang)))
+        print(write_text_atomic(stem.with_suffix(".html"), render_monthly_html(report, args.lang)))
     if "xlsx" in formats:
         print(write_atomic(stem.with_suffix(".xlsx"), monthly_workbook(report, args.lang).save))
     for progress in report.phases:

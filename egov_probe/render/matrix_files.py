@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..matrix.build import Matrix
-from ..report_io import _fsync_dir, write_json_atomic
+from ..report_io import _fsync_dir, write_json_atomic, write_text_atomic
 
 FORMATS = ("html", "xlsx", "csv", "json")
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """``write`` a temporary file beside ``path``, then rename it over ``path``."""
+    """``write`` (e.g. a workbook's ``save``) a temporary file beside ``path``, then rename it
+    over ``path``. Text goes through ``report_io.write_text_atomic``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(f".{path.name}.part")
@@ -26,10 +27,6 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def write_text(path: Path, content: str) -> Path:
-    return write_atomic(path, lambda p: p.write_text(content, encoding="utf-8", newline=""))
-
-
 def write_matrix(matrix: Matrix, out_dir: Path, stem: str, formats: Iterable[str],
                  lang: str) -> list[Path]:
     """The matrix in each of ``formats`` as ``<out_dir>/<stem>.<format>``."""
@@ -41,9 +38,9 @@ def write_matrix(matrix: Matrix, out_dir: Path, stem: str, formats: Iterable[str
     for fmt in formats:
         path = Path(out_dir) / f"{stem}.{fmt}"
         if fmt == "html":
-            written.append(write_text(path, render_matrix_html(matrix, lang)))
+            written.append(write_text_atomic(path, render_matrix_html(matrix, lang)))
         elif fmt == "csv":
-            written.append(write_text(path, matrix_csv(matrix, lang)))
+            written.append(write_text_atomic(path, matrix_csv(matrix, lang)))
         elif fmt == "json":
             written.append(write_json_atomic(path, matrix_json(matrix, lang)))
         else:
