@@ -63,6 +63,9 @@ def test_december_against_november(store):
     assert days == 30  # phase 1 ended on 1/12/2015
     assert [i.key for i in dic.items if i.severity == "block"] == ["browser.chrome.machine"]
     assert len(phase2.behind) == 75 - 2  # phase 2 ends 31/12: every unit not ready is late
+    months = [month for month, _ in report.trend]
+    assert months == ["07/2015", "08/2015", "09/2015", "10/2015", "11/2015", "12/2015"]
+    assert [counts["not_surveyed"] for _, counts in report.trend] == [78] * 4 + [76, 74]
     changed = {row.unit.unit_id: old for row, old in report.changed}
     assert changed == {"xa-tien-thanh": "not_surveyed",
                        "so-thong-tin-va-truyen-thong-nghe-an": "not_surveyed"}
@@ -90,6 +93,8 @@ def test_the_command_writes_html_and_xlsx(store, tmp_path, probe):
     assert [row[3:6] for row in progress] == [[0, 0, 0], [1, 2, 1]]
     behind = book.worksheets[1]
     assert behind.max_row == 1 + 3 + 73 and behind.freeze_panes == "B2"
+    trend = [[c.value for c in row] for row in book.worksheets[-1].iter_rows(min_row=2)]
+    assert trend[-1] == ["12/2015", 2, 0, 2, 74]
     english = probe("report", "monthly", "--month", "2015-12", "--store", str(store), "--lang",
                     "en", "--format", "html", "--out", str(tmp_path / "en"))
     assert english.returncode == 0, english.stderr

@@ -11,6 +11,8 @@ from ..store.db import Database
 from .build import Matrix, MatrixFilter, Row
 from .inventory import UnitInfo
 from .periods import month_end, previous_month
+
+TREND_MONTHS = 12
 from .service import matrix_from_store
 
 READY = ("ready", "ready_with_conditions")
@@ -45,6 +47,7 @@ class MonthlyReport:
     phases: list[PhaseProgress]
     changed: list[tuple[Row, str]]  # row now, status the month before
     matrix: Matrix
+    trend: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # MM/YYYY, statuses
 
     @property
     def month_text(self) -> str:
@@ -73,4 +76,20 @@ def monthly_report(database: Database, infos: list[UnitInfo], plan: Plan, year: 
         phases.append(progress)
     changed = [(row, status_before[row.unit.unit_id]) for row in now.rows
                if status_before[row.unit.unit_id] != row.status]
-    return MonthlyReport((year, month), previous, end, previous_end, phases, changed, now)
+    trend = [(f"{m:02d}/{y}", matrix_from_store(database, infos, plan, MatrixFilter(
+        as_of=month_end(y, m))).status_counts())
+        for y, m in _trend_months(plan, (year, month))[:-2]]
+    trend += [(f"{previous[1]:02d}/{previous[0]}", before.status_counts()),
+              (f"{month:02d}/{year}", now.status_counts())]
+    return MonthlyReport((year, month), previous, end, previous_end, phases, changed, now, trend)
+
+
+def _trend_months(plan: Plan, last: tuple[int, int]) -> list[tuple[int, int]]:
+    """From the month the first phase starts (at most TREND_MONTHS back) to ``last``."""
+    first_start = min(phase.start for phase in plan.phases)
+    months = [last]
+    while len(months) < TREND_MONTHS and months[0] > (first_start.year, first_start.month):
+        months.insert(0, previous_month(*months[0]))
+    if len(months) < 2:
+        months.insert(0, previous_month(*months[0]))
+    return months

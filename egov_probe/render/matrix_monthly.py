@@ -15,7 +15,7 @@ from .matrix_xlsx import add_table, add_todo_sheet, new_workbook
 def render_monthly_html(report: MonthlyReport, lang: str) -> str:
     return environment().get_template("monthly.html.j2").render(
         r=report, lang=lang, L=functools.partial(label, lang=lang), statuses=STATUSES,
-        chart=_progress_chart(report, lang))
+        chart=_progress_chart(report, lang), trend_chart=stacked_bars(report.trend, lang))
 
 
 def _progress_chart(report: MonthlyReport, lang: str) -> Any:
@@ -51,4 +51,8 @@ def monthly_workbook(report: MonthlyReport, lang: str) -> Any:
                for row, days in behind],
               [[None] * 5 + [row.status] for row, _ in behind], widths=(8, 24, 26, 18, 10, 18, 80))
     add_todo_sheet(workbook, [row for row, _ in behind], lang)
+    add_table(workbook, label("monthly.trend", lang),
+              [label("monthly.month", lang), *[label(s, lang) for s in STATUSES]],
+              [[month, *[counts[s] for s in STATUSES]] for month, counts in report.trend],
+              widths=(12, 12, 12, 12, 12))
     return workbook
