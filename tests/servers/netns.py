@@ -22,16 +22,32 @@ def _run(*argv: str) -> str:
 
 class Netns:
     def __init__(self) -> None:
+        self.created = False
+        self._pick()
+
+    def _pick(self) -> None:
+        """A fresh name, interface names and addresses."""
         tag = secrets.token_hex(3)
         self.name = f"egovnet-{tag}"
         self.host_if, self.ns_if = f"egovnet{tag}h", f"egovnet{tag}n"
         a, b = random.sample(range(2, 255), 2)
         self.host_address, self.address = f"10.215.0.{a}", f"10.215.0.{b}"
-        self.created = False
 
-    def start(self) -> Netns:
+    def start(self, attempts: int = 5) -> Netns:
+        """Create it; on a clash with a parallel run (same address), retry with new ones."""
         if self.created:
             return self
+        for attempt in range(attempts):
+            try:
+                return self._create()
+            except RuntimeError:
+                self.stop()
+                if attempt == attempts - 1:
+                    raise
+                self._pick()
+        return self
+
+    def _create(self) -> Netns:
         _run("ip", "netns", "add", self.name)
         self.created = True
         _run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if,
