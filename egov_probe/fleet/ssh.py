@@ -11,8 +11,9 @@ import base64
 import hashlib
 import os
 import socket
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
@@ -23,6 +24,24 @@ from .target import Endpoint, HostFailure, Job, Target
 DEFAULT_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
 
 
+class HostKeyStore:
+    """The known_hosts files, read once per run (not once per host)."""
+
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        self.paths = paths
+        self._files: list[paramiko.HostKeys] | None = None
+        self._lock = threading.Lock()
+
+    def lookup(self, name: str) -> dict[str, paramiko.PKey]:
+        with self._lock:
+            if self._files is None:
+                self._files = [paramiko.HostKeys(p) for p in self.paths if os.path.exists(p)]
+        known: dict[str, paramiko.PKey] = {}
+        for host_keys in self._files:
+            known.update(dict(host_keys.lookup(name) or {}))
+        return known
+
+
 @dataclass(frozen=True)
 class SshOptions:
     known_hosts: tuple[str, ...] = ()
@@ -30,6 +49,10 @@ class SshOptions:
     connect_timeout: float = 10.0
     retries: int = 3
     backoff: float = 0.5
+    host_keys: HostKeyStore = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "host_keys", HostKeyStore(self.known_hosts))
 
 
 def default_known_hosts() -> tuple[str, ...]:
@@ -113,12 +136,7 @@ def _host_key_name(endpoint: Endpoint) -> str:
 
 
 def _known_keys(endpoint: Endpoint, options: SshOptions) -> dict[str, paramiko.PKey]:
-    known: dict[str, paramiko.PKey] = {}
-    for path in options.known_hosts:
-        if os.path.exists(path):
-            keys = paramiko.HostKeys(path).lookup(_host_key_name(endpoint))
-            known.update(dict(keys or {}))
-    return known
+    return options.host_keys.lookup(_host_key_name(endpoint))
 
 
 def _verify_host_key(key: paramiko.PKey, known: dict[str, paramiko.PKey], endpoint: Endpoint,
