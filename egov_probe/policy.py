@@ -79,7 +79,20 @@ def _readable_file(value: Any) -> Optional[str]:
 
 _SERVERS = Spec(types=(list,), items=Spec(types=(str,), check=_server_address))
 
-_ENDPOINT = Spec(keys={
+def _endpoint_target(value: Any) -> Optional[str]:
+    from .facts.net_types import Target
+
+    url = value.get("url") if isinstance(value, dict) else None
+    if _url(url) is not None:
+        return None  # the url key's own check says what is wrong
+    try:
+        Target.from_url(url)
+    except ValueError as exc:
+        return f"url: {exc}"
+    return None
+
+
+_ENDPOINT = Spec(check=_endpoint_target, keys={
     "id": Spec(types=(str,), required=True, check=lambda v: None if re.match(r"^[a-z0-9_]+$", v)
                else "expected an id of lower-case letters, digits and _"),
     "name": _TEXT,

@@ -32,6 +32,8 @@ def test_shipped_policy_names_the_province_servers_by_host_name_only():
     ("mailbox", {"password_env": "MẬT KHẨU"}, "mailbox.password_env",
      "expected an environment variable name"),
     ("signature", {"vgca_root_names": "VGCA"}, "signature.vgca_root_names", "expected a list"),
+    ("network", {"endpoints": [{"id": "x", "url": "tcp://h", "kind": "tcp"}]},
+     "network.endpoints.0", "url: tcp://h: no port given"),
     ("network", {"ca_file": "/khong/co/ca.pem"}, "network.ca_file",
      "expected a readable PEM file on this machine"),
 ])
