@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from .ports import free_port
-from .procs import Server
+from .procs import Managed, Server
 
 
-class Dnsmasq:
+class Dnsmasq(Managed):
     def __init__(self, folder: Path, records: Mapping[str, Sequence[str]], *,
                  local_domain: str = "egov.test", forward: Mapping[str, str] = {},
                  address: str = "127.0.0.1") -> None:
@@ -38,6 +38,8 @@ class Dnsmasq:
         return "\n".join(lines) + "\n"
 
     def start(self) -> Dnsmasq:
+        if self.server is not None:
+            return self
         conf = self.folder / "dnsmasq.conf"
         conf.write_text(self.config())
         self.server = Server(["dnsmasq", "--keep-in-foreground", f"--conf-file={conf}",
@@ -63,13 +65,3 @@ class Dnsmasq:
                     raise RuntimeError(f"dnsmasq died:\n{self.server and self.server.log_text()}")
                 time.sleep(0.05)
         raise RuntimeError("dnsmasq did not answer")
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.stop()
-
-    def __enter__(self) -> Dnsmasq:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -19,7 +19,7 @@ from typing import Mapping, Optional, Sequence
 
 from .ca import Issued
 from .ports import free_port, wait_listening
-from .procs import Server
+from .procs import Managed, Server
 
 MAIL_UID = MAIL_GID = 65534  # nobody/nogroup own the test mailboxes
 _CORE_SERVICES = """\
@@ -45,7 +45,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 
-class MailServers:
+class MailServers(Managed):
     def __init__(self, tls: Issued, accounts: Mapping[str, str],
                  disabled: Sequence[str] = ()) -> None:
         self.tls, self.accounts, self.disabled = tls, dict(accounts), tuple(disabled)
@@ -207,9 +207,3 @@ smtpd_relay_restrictions = permit_sasl_authenticated, reject
         if self.dovecot:
             self.dovecot.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> MailServers:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -1,11 +1,12 @@
 """nginx with its own config in a folder: TLS servers on loopback ports, for tests.
 
-    with Nginx(tmp_path / "nginx") as web:
-        port = web.add_tls_server(ca.issue("ok", "localhost"), body="ok")
-        web.start()
+    web = Nginx(tmp_path / "nginx")
+    port = web.add_tls_server(ca.issue("ok", "localhost"), body="ok")   # tls=None: plain HTTP
+    with web:                                                           # starts, then stops
+        ...
 
-Each ``add_*`` returns the port chosen (free at the time). Any nginx directives may be given
-raw through ``extra`` (a server block's body) for needs not covered here.
+Each ``add_*`` (before the start) returns the port chosen (free at the time); ``add_server``
+takes any nginx directives as a server block's body for needs not covered here.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from typing import Optional, Sequence
 
 from .ca import Issued
 from .ports import free_port, wait_listening
-from .procs import Server
+from .procs import Managed, Server
 
 MODERN = "TLSv1.2 TLSv1.3"
 
 
-class Nginx:
+class Nginx(Managed):
     """One nginx master serving every block added before :meth:`start`."""
 
     def __init__(self, folder: Path, env: Optional[dict] = None) -> None:
@@ -71,6 +72,8 @@ class Nginx:
             *self.blocks, "}", ""])
 
     def start(self) -> Nginx:
+        if self.server is not None:
+            return self
         conf = self.folder / "nginx.conf"
         conf.write_text(self.config())
         self.server = Server(["nginx", "-e", str(self.folder / "error.log"), "-p",
@@ -88,15 +91,8 @@ class Nginx:
         path = self.folder / "error.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def stop(self) -> None:
-        if self.server:
-            self.server.stop()
 
-    def __enter__(self) -> Nginx:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def faketime_env(offset: str) -> dict:

@@ -51,3 +51,22 @@ class Server:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class Managed:
+    """A helper owning one :class:`Server`: ``with`` starts it (once) and always stops it."""
+
+    server: Optional[Server] = None
+
+    def start(self) -> "Managed":
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    def __enter__(self):  # -> the subclass
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Optional
 
 from .ports import free_port, wait_listening
-from .procs import Server
+from .procs import Managed, Server
 
 
-class Tinyproxy:
+class Tinyproxy(Managed):
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -37,13 +37,3 @@ class Tinyproxy:
     def log_text(self) -> str:
         path = self.folder / "tinyproxy.log"
         return path.read_text(errors="replace") if path.exists() else ""
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.stop()
-
-    def __enter__(self) -> Tinyproxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
