@@ -73,6 +73,13 @@ def test_wrong_password(mail):
     assert "535" in submission.remedy.en and "AUTHENTICATIONFAILED" in imap.remedy.en
 
 
+def test_missing_account_reads_as_a_wrong_login_because_the_server_says_no_more(mail):
+    """Dovecot answers an unknown user exactly as a wrong password (no account probing)."""
+    submission, imap = _both(mail, user="khongco@egov.test", password=PASSWORD)
+    assert submission.details["error"] == imap.details["error"] == "wrong_password"
+    assert "khongco@egov.test" in imap.remedy.vi
+
+
 def test_disabled_account_as_far_as_the_server_says(mail):
     """Dovecot's ``nologin`` refuses IMAP logins with its reason; Postfix's SASL through
     Dovecot does not apply it (only login services do), and the probe reports just that."""
