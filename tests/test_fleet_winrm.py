@@ -197,3 +197,15 @@ def test_collector_output_is_judged_like_the_local_collector():
     assert [b.as_fact() for b in remote.browsers] == [b.as_fact() for b in local]
     with pytest.raises(ValueError):
         parse_document('{"format": "something else"}')
+
+
+def test_closed_port_is_unreachable(tmp_path, ca):
+    import socket
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inv = inventory(tmp_path / "win.yml", port, ansible_winrm_ca_trust_path=str(ca.root.cert))
+    result, report = fleet(tmp_path, inv)
+    assert result.returncode == 1
+    assert report["outcome"] == "unreachable"
+    assert report["checks"][0]["remedy"]["vi"].startswith("Không kết nối được tới mathanh-vp01")
