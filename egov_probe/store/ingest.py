@@ -59,6 +59,10 @@ class Rules:
     unit_ids: frozenset[str]
     now: dt.datetime
 
+    @functools.cached_property
+    def now_text(self) -> str:
+        return utc_text(self.now)
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -184,7 +188,7 @@ def _check_time(rules: Rules, stamp: str, field_name: str) -> None:
     except ValueError as exc:  # the schema's pattern lets 2015-09-31 through
         raise Rejected(f"{field_name} {stamp} is not a real date and time: {exc}") from exc
     if moment.replace(tzinfo=dt.timezone.utc) > rules.now + FUTURE_TOLERANCE:
-        raise Rejected(f"{field_name} {stamp} is in the future (now {utc_text(rules.now)}): "
+        raise Rejected(f"{field_name} {stamp} is in the future (now {rules.now_text}): "
                        f"the machine's clock is wrong; fix it and audit again")
 
 
@@ -209,7 +213,7 @@ def _prepare_report(document: Document, rules: Rules) -> Prepared:
     _check_unit(rules, host["unit_id"], host["kind"])
     row = (data["report_id"], document.digest, data["schema_version"], host["kind"],
            host["hostname"], host["unit_id"], host["officer"], data["started_at"], data["outcome"],
-           data["summary"]["readiness"], document.origin, utc_text(rules.now), document.text)
+           data["summary"]["readiness"], document.origin, rules.now_text, document.text)
     return Prepared("reports", data["report_id"], document.digest, row,
                     tuple(_check_row(check) for check in data["checks"]))
 
@@ -228,7 +232,7 @@ def _prepare_review(document: Document, rules: Rules) -> Prepared:
     _check_unit(rules, data["unit_id"], "mailbox_review")
     row = (data["review_id"], document.digest, data["unit_id"], data["generated_at"],
            data["summary"]["officers"], data["summary"]["working_mailbox"], document.origin,
-           utc_text(rules.now), document.text)
+           rules.now_text, document.text)
     return Prepared("mailbox_reviews", data["review_id"], document.digest, row)
 
 

@@ -53,7 +53,8 @@ def discover(paths: Iterable[Path], skip: Optional[Path] = None) -> Iterator[Ite
         path = Path(path).resolve()
         if not path.exists():
             raise InputError("no such file or folder", path=str(path))
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = sorted((p for p in path.rglob("*") if p.is_file()), key=str) \
+            if path.is_dir() else [path]
         for file in files:
             if skip is not None and _inside(file, skip):
                 continue
