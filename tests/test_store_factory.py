@@ -114,3 +114,21 @@ def test_factory_reviews_follow_the_published_schema():
     broken["officers"][0]["outcome"] = "lost"
     assert any("outcome" in p for p in mailbox_review_problems(broken))
     assert json.loads(json.dumps(make_review()))["kind"] == "mailbox_review"
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["jsonschema-rs", "jsonschema-only"])
+def test_validation_gives_the_same_verdict_with_or_without_the_fast_path(fast, monkeypatch):
+    from egov_probe.store import validation
+
+    if not fast:
+        monkeypatch.setattr(validation, "_fast_check", lambda name: None)
+    elif validation._fast_check("report") is None:
+        pytest.skip("jsonschema-rs is not installed")
+    good = make_report(statuses={"system.ram": "warn"}).to_dict()
+    assert validation.report_problems(good) == []
+    good["checks"][0]["remedy"] = None
+    assert any("checks/0/remedy" in p for p in validation.report_problems(good))
+    review = make_review()
+    assert validation.mailbox_review_problems(review) == []
+    review["summary"]["officers"] = -1
+    assert any("summary/officers" in p for p in validation.mailbox_review_problems(review))
