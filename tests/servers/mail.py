@@ -81,7 +81,6 @@ ssl_cert = <{d}/mail.crt
 ssl_key = <{d}/mail.key
 auth_mechanisms = plain login
 auth_failure_delay = 0
-login_trusted_networks = 127.0.0.0/8
 disable_plaintext_auth = yes
 first_valid_uid = 100
 mail_location = maildir:~/Maildir
@@ -100,6 +99,11 @@ service imap-login {{
   inet_listener imaps {{
     port = {self.imaps_port}
     ssl = yes
+  }}
+}}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
   }}
 }}
 service auth {{
