@@ -144,3 +144,18 @@ def test_password_comes_from_the_prompt_or_the_policy_variable_only():
     assert from_env.secret.reveal() == "env" and from_env.password_env == "HOP_THU_PW"
     assert mailbox_login(USER, {}, ask=False, environ={}).secret is None
     assert mailbox_login(USER, {}, ask=True, environ={}, prompt=lambda _t: "").secret is None
+
+
+def test_a_server_slowing_down_after_wrong_passwords_is_told_apart(tmp_path_factory):
+    """Dovecot's own authentication penalty: after one failure from this address the next
+    answer comes after seconds; past the probe's timeout that is a login_timeout."""
+    ca = TestCA(tmp_path_factory.mktemp("penaltyca"))
+    context = tls_context(str(ca.root.cert))
+    with MailServers(ca.issue("mail", "127.0.0.1"), {USER: PASSWORD}, auth_penalty=True) as mail:
+        url = f"imaps://127.0.0.1:{mail.imaps_port}"
+        first = probe_imap(url, USER, Secret("sai-1"), context, 1.5)
+        second = probe_imap(url, USER, Secret("sai-2"), context, 1.5)
+    assert first.outcome == "wrong_password"
+    check = judge_mail(second, USER)
+    assert (check.details["failed_step"], check.details["error"]) == ("login", "login_timeout")
+    assert "chống dò mật khẩu" in check.remedy.vi

@@ -149,7 +149,7 @@ def _smtp_auth(smtp: smtplib.SMTP, user: str, secret: Secret, probe: MailProbe) 
         try:
             code, answer = _smtp_auth_exchange(smtp, mechanism, user, secret)
         except (OSError, smtplib.SMTPException) as exc:
-            probe.end(step, "server_error", str(exc), secret, mechanism=mechanism)
+            probe.end(step, _login_error(exc), str(exc), secret, mechanism=mechanism)
             return
         said = f"{code} {_text(answer)}"
         if code != 235:
@@ -196,6 +196,12 @@ def _auth_outcome(said: str, code: int) -> str:
     if code in (454, 421) or "[unavailable]" in lowered:
         return "server_error"
     return "wrong_password"
+
+
+def _login_error(exc: BaseException) -> str:
+    """No answer to a login in time (servers slow down after wrong passwords), else an error."""
+    timed_out = isinstance(exc, OSError) and socket_error_code(exc) == "timeout"
+    return "login_timeout" if timed_out else "server_error"
 
 
 def _os_code(exc: BaseException) -> str:
@@ -262,7 +268,7 @@ def _imap_login(imap: imaplib.IMAP4_SSL, user: str, secret: Secret, probe: MailP
             probe.end(step, _auth_outcome(said, 535), said, secret)
             return False
         except (OSError, UnicodeError) as exc:
-            probe.end(step, "server_error", str(exc), secret)
+            probe.end(step, _login_error(exc), str(exc), secret)
             return False
         step.succeed(mechanism="AUTHENTICATE PLAIN" if plain else "LOGIN")
     return True

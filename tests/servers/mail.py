@@ -4,6 +4,8 @@ Both run with their own config and spool in one folder under /tmp (world-travers
 unprivileged processes must reach it), on loopback ports chosen free, with test mailboxes
 from a passwd-file. ``MailServers.accounts`` maps user -> password; a user listed in
 ``disabled`` has the right password but ``nologin`` set, as an administrator would disable it.
+Dovecot's authentication penalty (slower answers after failed logins from one address) is off
+unless ``auth_penalty``: the tests' many failures from 127.0.0.1 would pile it up.
 
     with MailServers(ca.issue("mail", "127.0.0.1", "localhost"), {"lan@egov.test": "pw"}) as mail:
         mail.submission_port, mail.plain_port, mail.imaps_port
@@ -45,10 +47,19 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 
+_NO_AUTH_PENALTY = """
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}"""
+
+
 class MailServers(Managed):
     def __init__(self, tls: Issued, accounts: Mapping[str, str],
-                 disabled: Sequence[str] = ()) -> None:
+                 disabled: Sequence[str] = (), auth_penalty: bool = False) -> None:
         self.tls, self.accounts, self.disabled = tls, dict(accounts), tuple(disabled)
+        self.auth_penalty = auth_penalty  # Dovecot's default slowing down after failures
         self.folder = Path(tempfile.mkdtemp(prefix="egov-mail-"))
         self.folder.chmod(0o755)
         self.imaps_port, self.submission_port, self.plain_port = (free_port() for _ in range(3))
@@ -101,11 +112,7 @@ service imap-login {{
     ssl = yes
   }}
 }}
-service anvil {{
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
+{"" if self.auth_penalty else _NO_AUTH_PENALTY}
 service auth {{
   unix_listener {d}/auth/sasl {{
     mode = 0666
