@@ -1,8 +1,8 @@
 """The official mailbox judged: one result for submission (SMTP) and one for reading (IMAPS).
 
 The failing step and the outcome (unreachable, tls_failed, starttls_missing, auth_missing,
-wrong_password, account_disabled, login_timeout, server_error, no_password) are in ``details``; the remedy
-is the diagnosis from ``data/messages_network.yml`` (``mailbox.diagnosis``).
+wrong_password, account_disabled, login_timeout, server_error, no_password) are in ``details``;
+the remedy is the diagnosis from ``data/messages_network.yml`` (``mailbox.diagnosis``).
 """
 
 from __future__ import annotations
