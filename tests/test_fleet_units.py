@@ -107,3 +107,19 @@ def test_progress_counts_every_outcome():
     for label in ("ready 1", "not ready 1", "unreachable 1", "authentication failed 1"):
         assert label in last
     assert "sẵn sàng 0 · chưa sẵn sàng 0" in Progress(3, None).line()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_redraws_one_line_on_a_terminal():
+    terminal = _Terminal()
+    progress = Progress(2, terminal)
+    progress.record("ready")
+    progress.record("timed_out")
+    progress.finish()
+    text = terminal.getvalue()
+    assert text.startswith("\r\x1b[K[")
+    assert text.count("\n") == 1 and text.endswith("quá hạn 1\n")

@@ -209,3 +209,21 @@ def test_closed_port_is_unreachable(tmp_path, ca):
     assert result.returncode == 1
     assert report["outcome"] == "unreachable"
     assert report["checks"][0]["remedy"]["vi"].startswith("Không kết nối được tới mathanh-vp01")
+
+
+def test_silent_server_times_out_within_the_deadline(tmp_path, ca):
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)  # accepts connections (the kernel does), never answers
+    try:
+        inv = inventory(tmp_path / "win.yml", listener.getsockname()[1],
+                        ansible_winrm_ca_trust_path=str(ca.root.cert))
+        out = tmp_path / "reports"
+        result = run_probe("fleet", "-i", str(inv), "--out", str(out), "--deadline", "6")
+        report = json.loads((out / "mathanh-vp01.json").read_text(encoding="utf-8"))
+    finally:
+        listener.close()
+    assert result.returncode == 1
+    assert report["outcome"] == "timed_out", report["facts"]["fleet"]
+    assert report["facts"]["fleet"]["duration_s"] < 6 + 3

@@ -69,6 +69,9 @@ def run_winrm(target: Target, script: str, ca_trust_path: str | None, job: Job) 
     except requests.exceptions.SSLError as exc:
         raise HostFailure(Outcome.HOST_KEY_MISMATCH, f"TLS certificate not trusted: {exc}",
                           fingerprint=_certificate_fingerprint(target)) from exc
+    except requests.exceptions.ReadTimeout as exc:
+        raise HostFailure(Outcome.TIMED_OUT, f"WinRM: the host accepted the connection but "
+                                             f"did not answer in time ({exc})") from exc
     except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
         job.check()
         raise HostFailure(Outcome.UNREACHABLE, f"WinRM: {exc}") from exc
