@@ -12,7 +12,8 @@ from .net_tcp import socket_error_code
 from .net_types import Step, timed
 
 # OpenSSL X509 verify codes -> stable codes.
-_VERIFY_CODES = {10: "cert_expired", 9: "cert_not_yet_valid", 62: "hostname_mismatch", 64: "hostname_mismatch",
+_VERIFY_CODES = {10: "cert_expired", 9: "cert_not_yet_valid",
+                 62: "hostname_mismatch", 64: "hostname_mismatch",  # 64: an IP address
                  18: "self_signed", 19: "untrusted_chain", 20: "untrusted_chain",
                  21: "untrusted_chain", 2: "untrusted_chain", 23: "cert_revoked"}
 _OLD_PROTOCOL_MARKS = ("UNSUPPORTED_PROTOCOL", "PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE",
