@@ -27,7 +27,7 @@ PILOT = ROOT / "inventory/pilot.yml"
 DEADLINE = 20
 FAULTS = {0: "blackhole", 1: "lossy", 2: "wrong_host_key", 3: "unknown_host_key",
           4: "wrong_password", 5: "password", 6: "hung", 7: "killed", 8: "no_python",
-          9: "old_browser", 10: "no_locale", 11: "behind_jump"}
+          9: "old_browser", 10: "no_locale", 11: "behind_jump", 13: "rsa_host_key"}
 JUMP = 12  # an ordinary host that the behind_jump host is reached through
 EXPECTED = {"blackhole": ("unreachable", "unreachable"), "lossy": ("complete", "ready"),
             "wrong_host_key": ("host_key_mismatch", "host_key_mismatch"),
@@ -36,6 +36,7 @@ EXPECTED = {"blackhole": ("unreachable", "unreachable"), "lossy": ("complete", "
             "hung": ("timed_out", "timed_out"), "killed": ("partial", "partial"),
             "no_python": ("complete", "ready"), "old_browser": ("complete", "not_ready"),
             "no_locale": ("complete", "ready"), "behind_jump": ("complete", "ready"),
+            "rsa_host_key": ("host_key_mismatch", "host_key_mismatch"),
             None: ("complete", "ready")}
 
 

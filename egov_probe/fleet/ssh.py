@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
+from paramiko.ssh_exception import IncompatiblePeer
 
 from ..model import Outcome
 from .target import Endpoint, HostFailure, Job, Target
@@ -119,6 +120,13 @@ def _handshake(endpoint: Endpoint, options: SshOptions, job: Job,
     try:
         transport.start_client(timeout=timeout)
         _verify_host_key(transport.get_remote_server_key(), known, endpoint, options)
+    except IncompatiblePeer as exc:
+        transport.close()
+        if known and "host key" in str(exc):
+            raise HostFailure(Outcome.HOST_KEY_MISMATCH,
+                              f"{_host_key_name(endpoint)} offers none of the key types that "
+                              f"known_hosts has for it ({', '.join(sorted(known))})") from exc
+        raise
     except BaseException:
         transport.close()
         raise

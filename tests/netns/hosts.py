@@ -26,7 +26,8 @@ from typing import Optional
 SSHD = "/usr/sbin/sshd"
 SUBNET = ipaddress.ip_network("10.214.0.0/16")
 FAULTS = ("blackhole", "lossy", "wrong_host_key", "unknown_host_key", "wrong_password",
-          "password", "hung", "killed", "no_python", "old_browser", "no_locale", "behind_jump")
+          "password", "hung", "killed", "no_python", "old_browser", "no_locale", "behind_jump",
+          "rsa_host_key")
 
 SSHD_CONFIG = """\
 ListenAddress 0.0.0.0
@@ -117,10 +118,11 @@ class Fleet:
         return self
 
     def _keys(self) -> None:
-        for name in ("client", "hostkey", "otherkey"):
+        for name, kind in (("client", "ed25519"), ("hostkey", "ed25519"),
+                           ("otherkey", "ed25519"), ("rsakey", "rsa")):
             path = self.workdir / name
             if not path.exists():
-                run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"egov-{name}",
+                run("ssh-keygen", "-q", "-t", kind, "-N", "", "-C", f"egov-{name}",
                     "-f", str(path))
         shutil.copy(self.workdir / "client.pub", self.workdir / "authorized_keys")
         self.client_key = self.workdir / "client"
@@ -186,7 +188,8 @@ class Fleet:
         mounts += self._fault_mounts(host, folder)
         config = folder / "sshd_config"
         config.write_text(SSHD_CONFIG.format(
-            hostkey=self.workdir / ("otherkey" if host.fault == "wrong_host_key" else "hostkey"),
+            hostkey=self.workdir / {"wrong_host_key": "otherkey",
+                                    "rsa_host_key": "rsakey"}.get(host.fault or "", "hostkey"),
             authorized_keys=self.workdir / "authorized_keys",
             pubkey="no" if host.fault in ("wrong_password", "password") else "yes"))
         binds = "; ".join(f"mount --bind {source} {target}" for source, target in mounts)
