@@ -19,7 +19,8 @@ import pytest
 from egov_probe.report_io import read_report
 from tests.netns.hosts import Fleet, leftovers, run
 
-pytestmark = [pytest.mark.netns,
+# The hosts share this machine's files: "ready" needs its chromium/firefox-esr and fonts.
+pytestmark = [pytest.mark.netns, pytest.mark.browsers,
               pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")]
 
 ROOT = Path(__file__).resolve().parent.parent
