@@ -64,7 +64,7 @@ foreach ($sid in @($plist.GetSubKeyNames())) {
   $path = [Environment]::ExpandEnvironmentVariables([string]$plist.OpenSubKey($sid).GetValue('ProfileImagePath'))
   $entry = [ordered]@{ sid = $sid; path = $path; loaded = ($loaded -contains $sid); load_error = $null }
   if ($entry.loaded) {
-    Add-Tree $hku.OpenSubKey($sid) "HKU\$sid" 64
+    Add-Tree ($hku.OpenSubKey($sid)) "HKU\$sid" 64
   } else {
     $mount = "egov-probe-$sid"
     $out = & reg.exe load "HKU\$mount" "$path\NTUSER.DAT" 2>&1
@@ -88,8 +88,9 @@ foreach ($folder in $folders) { foreach ($rel in $EgovKnownFiles) { [void]$candi
 foreach ($p in $profiles) { foreach ($rel in $EgovKnownFiles) { [void]$candidates.Add("$($p.path)\AppData\Local\$rel") } }
 foreach ($key in $registry.Values) {
   foreach ($view in $key.Values) {
-    foreach ($value in $view.values.Values) {
-      foreach ($m in [regex]::Matches([string]$value, '[A-Za-z]:\\[^"|<>*?]*?\.exe')) { [void]$candidates.Add($m.Value) }
+    # GetEnumerator: a registry value named "Values" would hide the property of that name.
+    foreach ($pair in $view['values'].GetEnumerator()) {
+      foreach ($m in [regex]::Matches([string]$pair.Value, '[A-Za-z]:\\[^"|<>*?]*?\.exe')) { [void]$candidates.Add($m.Value) }
     }
   }
 }
