@@ -249,3 +249,16 @@ def test_a_bad_file_on_a_read_only_stick_is_copied_to_quarantine(database, tmp_p
         assert (stick / "broken.json").exists() and Path(target).read_text() == "{"
     finally:
         subprocess.run(["umount", str(stick)], check=True)
+
+
+def test_an_edited_copy_in_the_same_import_is_refused_and_the_first_kept(database, tmp_path):
+    report = make_report()
+    usb = tmp_path / "usb"
+    first = write_report(report, usb / "a")
+    report.host.officer = "Người khác"
+    second = write_report(report, usb / "b")
+    summary = run_import(database, tmp_path, usb)
+    assert summary.imported == [str(first)]
+    [(origin, reason, _)] = summary.quarantined
+    assert origin == str(second) and "already stored with other content" in reason
+    assert count_reports(database) == 1

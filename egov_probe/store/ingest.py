@@ -2,8 +2,8 @@
 
 What happens to each document:
 
-- ``imported``: new, valid, stored with its checks (a savepoint of its own, inside commits of up
-  to BATCH documents: a failure rolls back, never leaves half a document);
+- ``imported``: new, valid, stored with its checks (``writer``: up to BATCH documents per
+  transaction; a failure rolls the batch back, never leaves half a document);
 - ``duplicate``: the same document (same bytes, or the same content in another layout) is
   already stored: counted once;
 - ``quarantined``: moved (a zip member: copied) to the quarantine folder with
@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import json
 import multiprocessing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +26,13 @@ from typing import Iterable, Iterator, Optional
 
 from ..clock import utc_now
 from .db import Database
-from .prepare import Prepared, Rejected, Rules, canonical_form, prepare_document
+from .prepare import Prepared, Rejected, Rules, prepare_document
 from .quarantine import Quarantine
 from .sources import BadArchive, Item, discover, ignored_files
+from .writer import DUPLICATE, IMPORTED, store_batch
 
 PARALLEL_FROM = 400  # documents; below this, worker processes cost more than they save
-BATCH = 500  # documents per commit; each document is a savepoint of its own inside
+BATCH = 500  # documents per transaction
 _CHUNK = 32
 
 
@@ -58,23 +58,27 @@ def import_paths(database: Database, paths: Iterable[Path], unit_ids: Iterable[s
     items = list(discover(paths, skip=quarantine.folder))
     with contextlib.closing(_prepare_all(items, rules, parallel_from)) as outcomes:
         for start in range(0, len(items), BATCH):
-            with database.transaction():
-                for item in items[start:start + BATCH]:
-                    _store_one(database, item, next(outcomes), quarantine, summary)
+            batch = [(item, next(outcomes)) for item in items[start:start + BATCH]]
+            _import_batch(database, batch, quarantine, summary)
     return summary
 
 
-def _store_one(database: Database, item: Item | BadArchive, outcome: Prepared | str,
-               quarantine: Quarantine, summary: ImportSummary) -> None:
-    try:
-        if not isinstance(outcome, Prepared):
-            raise Rejected(outcome)
-        stored = store_document(database, outcome)
-    except Rejected as exc:
-        target, reason = quarantine.put(item, str(exc))
-        summary.quarantined.append((item.origin, reason, str(target)))
-        return
-    (summary.imported if stored == "imported" else summary.duplicates).append(item.origin)
+def _import_batch(database: Database, batch: list[tuple[Item | BadArchive, Prepared | str]],
+                  quarantine: Quarantine, summary: ImportSummary) -> None:
+    """Store the batch's valid documents in one transaction, then quarantine the rest."""
+    valid = [(item, outcome) for item, outcome in batch if isinstance(outcome, Prepared)]
+    with database.transaction():
+        verdicts = dict(zip((id(item) for item, _ in valid),
+                            store_batch(database, [outcome for _, outcome in valid])))
+    for item, outcome in batch:
+        verdict = verdicts.get(id(item), outcome)
+        if verdict == IMPORTED:
+            summary.imported.append(item.origin)
+        elif verdict == DUPLICATE:
+            summary.duplicates.append(item.origin)
+        else:
+            target, reason = quarantine.put(item, str(verdict))
+            summary.quarantined.append((item.origin, reason, str(target)))
 
 
 def _prepare_all(items: list[Item | BadArchive], rules: Rules,
@@ -99,44 +103,3 @@ def _prepare_item(item: Item | BadArchive, rules: Rules) -> Prepared | str:
         return str(exc)
     except OSError as exc:
         return f"cannot read: {exc}"
-
-
-_INSERTS = {
-    "reports": "INSERT INTO reports (report_id, content_sha256, schema_version, host_kind, "
-               "hostname, unit_id, officer, started_at, outcome, readiness, source, imported_at, "
-               "document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-               "ON CONFLICT DO NOTHING RETURNING id",
-    "mailbox_reviews": "INSERT INTO mailbox_reviews (review_id, content_sha256, unit_id, "
-                       "generated_at, officers, working_mailbox, source, imported_at, document) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-}
-_ID_COLUMNS = {"reports": "report_id", "mailbox_reviews": "review_id"}
-_INSERT_CHECKS = ("INSERT INTO checks (report_pk, check_id, category, status, title_vi, title_en, "
-                  "remedy_vi, remedy_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-
-
-def store_document(database: Database, prepared: Prepared) -> str:
-    """Insert in one transaction: ``imported``, or ``duplicate`` if the same document is stored
-    already; Rejected if its id is stored with other content."""
-    with database.transaction() as db:
-        inserted = db.execute(_INSERTS[prepared.table], prepared.row).fetchone()
-        if inserted is not None:
-            db.executemany(_INSERT_CHECKS, [(inserted[0], *row) for row in prepared.check_rows])
-    if inserted is not None:
-        return "imported"
-    return _classify_conflict(database, prepared)
-
-
-def _classify_conflict(database: Database, prepared: Prepared) -> str:
-    """The same bytes, or the same content in another layout, is a duplicate."""
-    id_column = _ID_COLUMNS[prepared.table]
-    rows = database.query(f"SELECT content_sha256, document FROM {prepared.table} "
-                          f"WHERE {id_column} = ? OR content_sha256 = ?",
-                          (prepared.doc_id, prepared.digest))
-    if any(row[0] == prepared.digest for row in rows):
-        return "duplicate"
-    new = canonical_form(json.loads(prepared.row[-1]))
-    if any(canonical_form(json.loads(row[1])) == new for row in rows):
-        return "duplicate"
-    raise Rejected(f"{id_column} {prepared.doc_id} is already stored with other content "
-                   f"(an edited copy?): the stored one is kept")
