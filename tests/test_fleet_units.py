@@ -123,3 +123,18 @@ def test_progress_redraws_one_line_on_a_terminal():
     text = terminal.getvalue()
     assert text.startswith("\r\x1b[K[")
     assert text.count("\n") == 1 and text.endswith("quá hạn 1\n")
+
+
+def test_playbook_passes_ansible_lint_and_yamllint(tmp_path):
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    bin_dir = Path(sys.executable).parent
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1",
+           "ANSIBLE_CONFIG": str(root / "ansible.cfg")}
+    playbook = "playbooks/audit_workstations.yml"
+    for command in ([str(bin_dir / "ansible-lint"), "--profile", "production", playbook],
+                    [str(bin_dir / "yamllint"), "--strict", playbook]):
+        result = subprocess.run(command, cwd=root, capture_output=True, text=True, env=env,
+                                timeout=300, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
