@@ -16,6 +16,7 @@ FILLS = {"ok": "D8F0DF", "warn": "FDEBC8", "fail": "F8D3CF", "none": "FFFFFF",
 STATUS_FILLS = frozenset({"ready", "ready_with_conditions", "not_ready", "not_surveyed"})
 HEADER_FILL = "E8EAED"
 MAX_SHEET_TITLE = 31
+WRAP_FROM_WIDTH = 40
 
 
 def new_workbook() -> Any:
@@ -50,8 +51,13 @@ def add_table(workbook: Any, title: str, headers: Sequence[str],
                     target.font = styles.white_bold
     sheet.freeze_panes = "B2"
     sheet.auto_filter.ref = sheet.dimensions
+    wrap = Alignment(wrap_text=True, vertical="top")
     for column, width in enumerate(widths, start=1):
-        sheet.column_dimensions[sheet.cell(row=1, column=column).column_letter].width = width
+        letter = sheet.cell(row=1, column=column).column_letter
+        sheet.column_dimensions[letter].width = width
+        if width >= WRAP_FROM_WIDTH:  # long texts (blocking items, remedies) wrap in their cell
+            for cell in sheet[letter][1:]:
+                cell.alignment = wrap
     return sheet
 
 
