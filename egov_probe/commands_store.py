@@ -70,8 +70,16 @@ def _report_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _open_store(args: argparse.Namespace):
-    from .store import open_database
+    from urllib.parse import urlsplit
 
+    from .errors import InputError
+    from .store import open_database
+    from .store.db import redact_url
+
+    if args.store and "://" in args.store and urlsplit(args.store).password is not None:
+        raise InputError(f"a password on the command line shows in the process list: remove it "
+                         f"from {redact_url(args.store)} and use PGPASSWORD, ~/.pgpass or "
+                         f"${STORE_ENV}", field="--store")
     return open_database(args.store or os.environ.get(STORE_ENV) or None)
 
 

@@ -262,3 +262,10 @@ def test_an_edited_copy_in_the_same_import_is_refused_and_the_first_kept(databas
     [(origin, reason, _)] = summary.quarantined
     assert origin == str(second) and "already stored with other content" in reason
     assert count_reports(database) == 1
+
+
+def test_a_password_on_the_command_line_is_refused_without_echoing_it(tmp_path, probe):
+    result = probe("import", str(tmp_path), "--store",
+                   "postgresql://egov:s3cr3t-pw@/egov?host=/nonexistent")
+    assert result.returncode == 2 and "PGPASSWORD" in result.stderr
+    assert "s3cr3t-pw" not in result.stderr + result.stdout
