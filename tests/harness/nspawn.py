@@ -69,9 +69,23 @@ def debian_mirror() -> str:
     raise RuntimeError(f"no apt source for suite {SUITE} in {APT_SOURCE_FILES} or {APT_SOURCE_DIR}")
 
 
-def rootfs_key() -> str:
-    recipe = "\n".join((SUITE, *BOOTSTRAP_INCLUDE, "--", *PACKAGES, "--", *DISABLED_SERVICES))
-    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+@dataclass(frozen=True)
+class Recipe:
+    """What a cached root file system holds beyond debootstrap's minbase."""
+
+    packages: tuple[str, ...] = PACKAGES
+    disabled_services: tuple[str, ...] = DISABLED_SERVICES
+
+    def key(self) -> str:
+        text = "\n".join((SUITE, *BOOTSTRAP_INCLUDE, "--", *self.packages, "--",
+                          *self.disabled_services))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# Everything the roles install, pre-installed: converges need the network only for apt lists.
+PRELOADED = Recipe()
+# Only what Ansible's apt module needs: the roles install the rest through the apt proxy.
+BARE = Recipe(packages=("python3-apt",), disabled_services=())
 
 
 def _run(cmd: list[str], **kwargs) -> None:
@@ -93,7 +107,7 @@ def _chroot_mounts(root: Path):
             subprocess.run(["umount", "-l", str(path)], check=False)
 
 
-def _chroot_install(root: Path) -> None:
+def _chroot_install(root: Path, packages: tuple[str, ...]) -> None:
     policy = root / "usr/sbin/policy-rc.d"
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
@@ -103,9 +117,9 @@ def _chroot_install(root: Path) -> None:
     with _chroot_mounts(root):
         subprocess.run(["chroot", str(root), "debconf-set-selections"], env=env,
                        input=preseed.encode(), check=True)
-        _run(["chroot", str(root), "apt-get", "update"], env=env)
-        _run(["chroot", str(root), "apt-get", "install", "-y", "--no-install-recommends",
-              *PACKAGES], env=env)
+        _run(["chroot", str(root), "apt-get", "-q", "update"], env=env, stdout=subprocess.DEVNULL)
+        _run(["chroot", str(root), "apt-get", "-q", "install", "-y", "--no-install-recommends",
+              *packages], env=env, stdout=subprocess.DEVNULL)
         _run(["chroot", str(root), "apt-get", "clean"], env=env)
     policy.unlink()
 
@@ -118,25 +132,26 @@ def _clear_identity(root: Path) -> None:
     (root / "etc/hostname").write_text("localhost\n")
 
 
-def build_rootfs(target: Path) -> None:
+def build_rootfs(target: Path, recipe: Recipe) -> None:
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     _run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BOOTSTRAP_INCLUDE),
           SUITE, str(tmp), debian_mirror()], stdout=subprocess.DEVNULL)
-    _chroot_install(tmp)
-    _run(["systemctl", f"--root={tmp}", "disable", "--quiet", *DISABLED_SERVICES])
+    _chroot_install(tmp, recipe.packages)
+    if recipe.disabled_services:
+        _run(["systemctl", f"--root={tmp}", "disable", "--quiet", *recipe.disabled_services])
     _clear_identity(tmp)
     tmp.rename(target)
 
 
-def ensure_rootfs(cache_dir: Path = CACHE_DIR) -> Path:
+def ensure_rootfs(recipe: Recipe = PRELOADED, cache_dir: Path = CACHE_DIR) -> Path:
     """Return the cached root file system, building it (under a lock) if absent."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / f"nspawn-{SUITE}-{rootfs_key()}"
+    target = cache_dir / f"nspawn-{SUITE}-{recipe.key()}"
     with open(cache_dir / ".rootfs.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not target.is_dir():
-            build_rootfs(target)
+            build_rootfs(target, recipe)
     return target
 
 
@@ -323,9 +338,11 @@ class Container:
 class ServerLab(contextlib.AbstractContextManager):
     """Boots Debian 12 servers as nspawn containers reachable over SSH with verified host keys."""
 
-    def __init__(self, parent: Path, net: Network | None = None) -> None:
+    def __init__(self, parent: Path, net: Network | None = None,
+                 recipe: Recipe = PRELOADED) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="egov-lab-", dir=parent))
         self.net = net or Network()
+        self.recipe = recipe
         self.containers: dict[str, Container] = {}
         self._stack = contextlib.ExitStack()
         self.ssh_key = self.workdir / "id_ed25519"
@@ -335,7 +352,7 @@ class ServerLab(contextlib.AbstractContextManager):
     def __enter__(self) -> "ServerLab":
         self._stack.callback(shutil.rmtree, self.workdir, True)
         try:
-            self.rootfs = ensure_rootfs()
+            self.rootfs = ensure_rootfs(self.recipe)
             self._stack.enter_context(bridge(self.net))
             self.proxy_url = self._stack.enter_context(apt_proxy(self.net, self.workdir))
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "egov-test",

@@ -13,18 +13,19 @@ YAML_PATHS = ("roles", "playbooks/site.yml", "inventory/servers.yml", "inventory
               ".yamllint", ".ansible-lint")
 
 
-def run(*cmd: str) -> subprocess.CompletedProcess:
+def run(home, *cmd: str) -> subprocess.CompletedProcess:
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(home), "NO_COLOR": "1",
+           "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          check=False, env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(ROOT),
-                                            "NO_COLOR": "1", "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")})
+                          check=False, env=env)
 
 
-def test_ansible_lint_production_profile():
-    result = run(str(BIN / "ansible-lint"), "--profile", "production", "roles/",
+def test_ansible_lint_production_profile(tmp_path):
+    result = run(tmp_path, str(BIN / "ansible-lint"), "--profile", "production", "roles/",
                  "playbooks/site.yml")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_yamllint_clean():
-    result = run(str(BIN / "yamllint"), "--strict", *YAML_PATHS)
+def test_yamllint_clean(tmp_path):
+    result = run(tmp_path, str(BIN / "yamllint"), "--strict", *YAML_PATHS)
     assert result.returncode == 0, result.stdout + result.stderr
