@@ -11,7 +11,7 @@ import pytest
 
 from egov_probe.errors import InputError
 from egov_probe.store import import_paths, latest_hosts, latest_mailbox_reviews, open_database
-from egov_probe.store.migrations import MIGRATIONS, applied_versions, migrate
+from egov_probe.store.migrations import MIGRATIONS, Migration, applied_versions, migrate
 from egov_probe.store.queries import count_reports
 from egov_probe.units import load_units_csv
 from tests.test_store_factory import (database, make_report, make_review, pg_server,  # noqa: F401
@@ -36,6 +36,17 @@ def test_migrations_are_applied_in_order_once_and_recorded(store_target):
     again = open_database(store_target)
     assert applied_versions(again) == [1, 2]
     again.close()
+
+
+def test_a_failing_migration_changes_nothing_and_is_not_recorded(database):
+    broken = Migration(3, "half a migration", ("CREATE TABLE trend_cache (month TEXT)",
+                                               "CREATE TABLE broken (("))
+    with pytest.raises(Exception):
+        migrate(database, MIGRATIONS + (broken,))
+    assert applied_versions(database) == [1, 2]
+    database.execute("CREATE TABLE trend_cache (month TEXT)")  # the first statement was undone
+    good = Migration(3, "trend cache", ("CREATE TABLE trend_cache2 (month TEXT)",))
+    assert migrate(database, MIGRATIONS + (good,)) == [3]
 
 
 def test_the_same_report_twice_counts_once(database, tmp_path):
