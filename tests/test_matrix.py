@@ -241,6 +241,8 @@ def test_the_html_renders_all_78_units_in_chromium_without_network(store, tmp_pa
     rows = re.findall(r'<tr class="unit" id="unit-([a-z0-9-]+)"', dom.stdout)
     assert sorted(rows) == sorted(u.unit_id for u in UNITS)
     assert "Chưa khảo sát" in dom.stdout and "<svg" in dom.stdout
+    phase2 = re.search(r"<tr><td>2</td>((?:<td class=\"num\">\d+</td>){5})</tr>", dom.stdout)
+    assert re.findall(r"\d+", phase2.group(1)) == ["1", "1", "1", "72", "75"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot = SCREENSHOTS / "matrix.png"
     shot.unlink(missing_ok=True)

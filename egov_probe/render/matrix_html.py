@@ -19,6 +19,7 @@ STATUS_COLOURS = {"ready": "#1b7f3b", "ready_with_conditions": "#c77c02",
                   "not_ready": "#b3261e", "not_surveyed": "#8a8f98"}
 CELL_CLASSES = {"ok": "ok", "warn": "warn", "fail": "fail", "none": "none"}
 _BAR_WIDTH = 560
+_MIN_LABELLED_WIDTH = 18  # narrower segments carry their number in the tooltip only
 
 
 @functools.lru_cache(maxsize=1)
@@ -26,7 +27,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("egov_probe.render", "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
-    env.globals.update(STATUS_COLOURS=STATUS_COLOURS, AREA_IDS=AREA_IDS,
+    env.globals.update(STATUS_COLOURS=STATUS_COLOURS, AREA_IDS=AREA_IDS, STATUSES=STATUSES,
                        district_label=district_label, item_line=item_line)
     return env
 
@@ -76,7 +77,9 @@ def stacked_bars(bars: Sequence[tuple[str, dict[str, int]]], lang: str) -> Marku
                 parts.append(f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="22" '
                              f'fill="{STATUS_COLOURS[status]}"><title>{escape(label(status, lang))}: '
                              f'{counts[status]}</title></rect>')
-                parts.append(f'<text x="{x + 4:.1f}" y="{y + 16}" fill="#fff">{counts[status]}</text>')
+                if width >= _MIN_LABELLED_WIDTH:
+                    parts.append(f'<text x="{x + 4:.1f}" y="{y + 16}" fill="#fff">'
+                                 f'{counts[status]}</text>')
             x += width
     legend_y = height - 12
     for index, status in enumerate(STATUSES):
