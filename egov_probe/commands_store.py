@@ -166,7 +166,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .matrix.monthly import monthly_report
     from .matrix.periods import parse_month
     from .plan import load_plan
-    from .render.matrix_files import write_atomic
+    from .report_io import write_atomic_with
     from .report_io import write_text_atomic
     from .render.matrix_monthly import monthly_workbook, render_monthly_html
 
@@ -182,7 +182,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if "html" in formats:
         print(write_text_atomic(stem.with_suffix(".html"), render_monthly_html(report, args.lang)))
     if "xlsx" in formats:
-        print(write_atomic(stem.with_suffix(".xlsx"), monthly_workbook(report, args.lang).save))
+        print(write_atomic_with(stem.with_suffix(".xlsx"), monthly_workbook(report, args.lang).save))
     for progress in report.phases:
         print(f"{_label('phase', args.lang)} {progress.phase.number}: "
               f"{progress.ready(progress.before)} -> {progress.ready(progress.now)} "

@@ -8,7 +8,7 @@ import os
 import tempfile
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import InputError
 from .model import SCHEMA_VERSION, Report, report_from_dict
@@ -25,9 +25,14 @@ def report_schema() -> dict[str, Any]:
 
 def validation_errors(data: Any) -> list[str]:
     """Every way ``data`` breaks the report schema, as 'path: message' lines."""
+    return schema_problems(data, report_schema())
+
+
+def schema_problems(data: Any, schema: dict[str, Any]) -> list[str]:
+    """Every way ``data`` breaks ``schema`` (JSON Schema 2020-12), as 'path: message' lines."""
     import jsonschema  # imported here: validation is not on the audit's hot path
 
-    validator = jsonschema.Draft202012Validator(report_schema())
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
 
@@ -38,21 +43,36 @@ def write_json_atomic(path: Path, data: Any) -> Path:
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
-    """Write UTF-8 text atomically: a temporary file beside ``path``, fsync, then rename."""
+    """Write UTF-8 text atomically (see ``write_atomic_with``)."""
+    def write(part: Path) -> None:
+        with open(part, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    return write_atomic_with(path, write)
+
+
+def write_atomic_with(path: Path, write: Callable[[Path], None]) -> Path:
+    """Let ``write`` fill a temporary file beside ``path`` (e.g. a workbook's ``save``), fsync
+    it, then rename it over ``path``: readers see the old file or the whole new one, never a
+    part, even if the process is killed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    part = Path(tmp)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write(part)
+        _fsync_file(part)
+        os.replace(part, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        part.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -29,6 +29,15 @@ class Unit:
     gso_code: Optional[str]
     phase: int
     planned_trainees: int
+    expected_workstations: Optional[int] = None  # inventory's unit_expected_workstations
+
+    @property
+    def workstations_expected(self) -> int:
+        """Workstations the unit should have audited: as set in the inventory, else one per
+        planned trainee."""
+        if self.expected_workstations is not None:
+            return self.expected_workstations
+        return self.planned_trainees
 
     @property
     def group_name(self) -> str:
@@ -123,12 +132,18 @@ def _groups_with_vars(node: object) -> Iterable[tuple[str, dict]]:
 
 
 def _unit_from_vars(gvars: dict, path: str, group: str) -> Unit:
+    expected = gvars.get("unit_expected_workstations")
+    if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool)
+                                 or expected < 0):
+        raise InputError(f"expected a whole number >= 0, found {expected!r}", path=path,
+                         field=f"{group}.vars.unit_expected_workstations")
     try:
         return Unit(unit_id=gvars["unit_id"], name_vi=gvars["unit_name_vi"],
                     kind=gvars["unit_kind"], district_vi=gvars.get("unit_district_vi"),
                     district_gso=gvars.get("unit_district_gso"),
                     gso_code=gvars.get("unit_gso_code"), phase=int(gvars["unit_phase"]),
-                    planned_trainees=int(gvars["unit_planned_trainees"]))
+                    planned_trainees=int(gvars["unit_planned_trainees"]),
+                    expected_workstations=expected)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"unit group is missing or has a bad variable: {exc}", path=path,
                          field=group) from exc

@@ -11,6 +11,8 @@ import yaml
 from .errors import InputError
 
 KeyPath = tuple  # e.g. ("browsers", "chrome", "min_version")
+# libyaml's parser when PyYAML was built with it (several times faster), else the pure one.
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -48,7 +50,7 @@ def load_yaml(path: str | Path) -> YamlDocument:
 
 def parse_yaml(text: str, name: str) -> YamlDocument:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -112,3 +112,23 @@ def test_inventory_without_unit_groups_is_an_error(tmp_path):
     inventory.write_text("all:\n  hosts:\n    ws1: {}\n", encoding="utf-8")
     with pytest.raises(InputError, match="no unit groups"):
         units_from_inventory(inventory)
+
+
+def test_expected_workstations_override_is_read_and_checked(project_root, tmp_path):
+    inventory = tmp_path / "inventory"
+    shutil.copytree(project_root / "inventory", inventory)
+    pilot = inventory / "pilot.yml"
+    text = pilot.read_text(encoding="utf-8")
+    pilot.write_text(text.replace("unit_id: xa-ma-thanh\n",
+                                  "unit_id: xa-ma-thanh\n                unit_expected_workstations: 7\n"),
+                     encoding="utf-8")
+    units = {u.unit_id: u for u in units_from_inventory(inventory)}
+    assert units["xa-ma-thanh"].workstations_expected == 7
+    assert units["xa-tien-thanh"].workstations_expected == 5  # one per planned trainee
+    pilot.write_text(text.replace("unit_id: xa-ma-thanh\n",
+                                  "unit_id: xa-ma-thanh\n                unit_expected_workstations: many\n"),
+                     encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        units_from_inventory(inventory)
+    assert str(caught.value).endswith(
+        "unit_xa_ma_thanh.vars.unit_expected_workstations: expected a whole number >= 0, found 'many'")

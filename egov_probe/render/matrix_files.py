@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from ..matrix.build import Matrix
-from ..report_io import _fsync_dir, write_json_atomic, write_text_atomic
+from ..report_io import write_atomic_with, write_json_atomic, write_text_atomic
+
+if TYPE_CHECKING:  # the matrix package is imported only when a matrix is written
+    from ..matrix.build import Matrix
 
 FORMATS = ("html", "xlsx", "csv", "json")
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """``write`` (e.g. a workbook's ``save``) a temporary file beside ``path``, then rename it
-    over ``path``. Text goes through ``report_io.write_text_atomic``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.part")
-    try:
-        write(part)
-        part.replace(path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return path
 
 
 def write_matrix(matrix: Matrix, out_dir: Path, stem: str, formats: Iterable[str],
@@ -45,5 +31,5 @@ def write_matrix(matrix: Matrix, out_dir: Path, stem: str, formats: Iterable[str
             written.append(write_json_atomic(path, matrix_json(matrix, lang)))
         else:
             workbook = matrix_workbook(matrix, lang)
-            written.append(write_atomic(path, workbook.save))
+            written.append(write_atomic_with(path, workbook.save))
     return written

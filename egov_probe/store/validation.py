@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import Any, Callable, Optional
 
-from ..report_io import report_schema, validation_errors
+from ..report_io import report_schema, schema_problems, validation_errors
 
 MAILBOX_SCHEMA = "mailbox_review.schema.json"
 
@@ -47,10 +47,4 @@ def report_problems(data: Any) -> list[str]:
 
 def mailbox_review_problems(data: Any) -> list[str]:
     """Every way ``data`` breaks the mailbox review schema."""
-    if _passes_fast("mailbox", data):
-        return []
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(mailbox_review_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
+    return [] if _passes_fast("mailbox", data) else schema_problems(data, mailbox_review_schema())
