@@ -31,10 +31,18 @@ from tests.harness.nspawn import BARE, PRELOADED, ServerLab  # noqa: E402
 
 def ssh_settings() -> list[str]:
     """The connection settings ansible.cfg gives (pipelining, SSH arguments)."""
-    out = subprocess.run([str(BIN / "ansible-config"), "dump", "--only-changed"], cwd=ROOT,
-                         env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
-                         capture_output=True, text=True, check=False).stdout
-    return [line for line in out.splitlines() if "PIPELINING" in line or "SSH_ARGS" in line]
+    cmd = [str(BIN / "ansible-config"), "dump", "--only-changed", "-t", "all"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
+                         env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}).stdout
+    wanted = [line for line in out.splitlines() if line.startswith(("pipelining", "ssh_args"))]
+    return list(dict.fromkeys(wanted))
+
+
+def slowest_tasks(run, count: int = 8) -> list[str]:
+    """The profile_tasks summary (slowest first) that ansible.cfg's callback prints last."""
+    lines = run.output.splitlines()
+    marks = [i for i, line in enumerate(lines) if line.startswith("=====")]
+    return lines[marks[-1] + 1:marks[-1] + 1 + count] if marks else []
 
 
 def timed_playbook(stack):
@@ -50,6 +58,7 @@ def report(first, first_s: float, rerun, rerun_s: float) -> int:
     print(f"ratio          : {ratio:7.2f}  (goal <= 0.33: {'met' if ratio <= 1 / 3 else 'NOT met'})")
     if rerun.total("changed"):
         print("rerun changed  :", ", ".join(rerun.changed_tasks()))
+    print("slowest tasks of the rerun:", *slowest_tasks(rerun), sep="\n  ")
     return 0 if rerun.returncode == 0 and rerun.total("changed") == 0 else 1
 
 

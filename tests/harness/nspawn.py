@@ -135,12 +135,16 @@ def _clear_identity(root: Path) -> None:
 def build_rootfs(target: Path, recipe: Recipe) -> None:
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    _run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BOOTSTRAP_INCLUDE),
-          SUITE, str(tmp), debian_mirror()], stdout=subprocess.DEVNULL)
-    _chroot_install(tmp, recipe.packages)
-    if recipe.disabled_services:
-        _run(["systemctl", f"--root={tmp}", "disable", "--quiet", *recipe.disabled_services])
-    _clear_identity(tmp)
+    try:
+        _run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BOOTSTRAP_INCLUDE),
+              SUITE, str(tmp), debian_mirror()], stdout=subprocess.DEVNULL)
+        _chroot_install(tmp, recipe.packages)
+        if recipe.disabled_services:
+            _run(["systemctl", f"--root={tmp}", "disable", "--quiet", *recipe.disabled_services])
+        _clear_identity(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     tmp.rename(target)
 
 
