@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -166,7 +167,7 @@ def ensure_rootfs(recipe: Recipe = PRELOADED, cache_dir: Path = CACHE_DIR) -> Pa
 class Network:
     bridge: str = "egovbr-srv"
     prefix: str = "10.213.100"
-    proxy_port: int = 8888
+    proxy_port: int = 18888  # not tinyproxy's default 8888, should Debian's own one run
 
     @property
     def gateway(self) -> str:
@@ -208,6 +209,16 @@ ConnectPort 443
 """
 
 
+def _wait_listening(address: str, port: int, proc: subprocess.Popen, log: Path,
+                   timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError), socket.create_connection((address, port), timeout=1):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"tinyproxy is not listening on {address}:{port}: {log.read_text()}")
+
+
 @contextlib.contextmanager
 def apt_proxy(net: Network, workdir: Path):
     """tinyproxy on the bridge address: the containers' only way to the Debian mirror."""
@@ -218,6 +229,7 @@ def apt_proxy(net: Network, workdir: Path):
     proc = subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)], stdout=log, stderr=log,
                             stdin=subprocess.DEVNULL)
     try:
+        _wait_listening(net.gateway, net.proxy_port, proc, workdir / "tinyproxy.log")
         yield f"http://{net.gateway}:{net.proxy_port}"
     finally:
         proc.terminate()
@@ -253,13 +265,30 @@ def _cgroup_dirs(name: str) -> list[Path]:
     return [root / CGROUP_GROUP / name for root in CGROUP_ROOTS if root.is_dir()]
 
 
-def _remove_cgroup_tree(path: Path) -> None:
-    if not path.is_dir():
-        return
-    for sub, dirs, _files in os.walk(path, topdown=False):
-        for d in dirs:
-            _quiet(["rmdir", os.path.join(sub, d)])
-    _quiet(["rmdir", str(path)])
+def _cgroup_pids(path: Path) -> list[int]:
+    pids = []
+    for procs in path.rglob("cgroup.procs"):
+        with contextlib.suppress(OSError):
+            pids += [int(p) for p in procs.read_text().split()]
+    return pids
+
+
+def _remove_cgroup_tree(path: Path, timeout: float = 10) -> None:
+    """Wait for the container's last processes to leave (kill stragglers), then rmdir all."""
+    deadline = time.monotonic() + timeout
+    while path.is_dir() and _cgroup_pids(path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in _cgroup_pids(path) if path.is_dir() else []:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for _attempt in range(50):
+        for sub, dirs, _files in os.walk(path, topdown=False):
+            for d in dirs:
+                _quiet(["rmdir", os.path.join(sub, d)])
+        _quiet(["rmdir", str(path)])
+        if not path.exists():
+            return
+        time.sleep(0.1)
 
 
 @dataclass
@@ -410,8 +439,8 @@ class ServerLab(contextlib.AbstractContextManager):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if container.proc.poll() is not None:
-                raise RuntimeError(f"{container.name}: nspawn exited, see "
-                                   f"{container.workdir / 'console.log'}")
+                console = (container.workdir / "console.log").read_text(errors="replace")
+                raise RuntimeError(f"{container.name}: nspawn exited:\n{console[-3000:]}")
             result = self.ssh(container, "systemctl is-system-running --wait", timeout=timeout)
             if result.stdout.strip() in ("running", "degraded"):
                 return
