@@ -55,7 +55,8 @@ def report(first, first_s: float, rerun, rerun_s: float) -> int:
     ratio = rerun_s / first_s
     print(f"first converge : {first_s:7.1f} s  changed={first.total('changed')}")
     print(f"no-op rerun    : {rerun_s:7.1f} s  changed={rerun.total('changed')}")
-    print(f"ratio          : {ratio:7.2f}  (goal <= 0.33: {'met' if ratio <= 1 / 3 else 'NOT met'})")
+    verdict = "met" if ratio <= 1 / 3 else "NOT met"
+    print(f"ratio          : {ratio:7.2f}  (goal <= 0.33: {verdict})")
     if rerun.total("changed"):
         print("rerun changed  :", ", ".join(rerun.changed_tasks()))
     print("slowest tasks of the rerun:", *slowest_tasks(rerun), sep="\n  ")

@@ -89,7 +89,8 @@ def build_report(facts: HostFacts, outcomes: list[CheckOutcome], started) -> Rep
     broken = any(c.status is Status.ERROR for c in checks)
     return Report(report_id=uuid.uuid4().hex, host=HostIdentity(facts.hostname, kind="server",
                   address=facts.address, os=facts.os),
-                  policy=policy_ref(), started_at=utc_text(started), finished_at=utc_text(utc_now()),
+                  policy=policy_ref(), started_at=utc_text(started),
+                  finished_at=utc_text(utc_now()),
                   utc_offset=facts.utc_offset, transport="testinfra",
                   outcome=Outcome.PARTIAL if broken else Outcome.COMPLETE,
                   probe_version=__version__, checks=checks)

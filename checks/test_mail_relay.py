@@ -18,7 +18,8 @@ def test_postfix_null_client(host, record):
     record.cite("command", "postconf", out)
     conf = {k.strip(): v.strip() for k, v in (line.split("=", 1) for line in out.splitlines())}
     record.observed = conf
-    record.expected = {**WANTED, "relayhost": "set", "smtp_tls_security_level": "encrypt|secure|verify|dane"}
+    record.expected = {**WANTED, "relayhost": "set",
+                       "smtp_tls_security_level": "encrypt|secure|verify|dane"}
     assert all(conf[k] == v for k, v in WANTED.items())
     assert conf["relayhost"]
     assert conf["smtp_tls_security_level"] in ("encrypt", "secure", "verify", "dane", "dane-only")

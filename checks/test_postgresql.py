@@ -44,8 +44,9 @@ def _my_source_address(target: str) -> ipaddress.IPv4Address:
     return ipaddress.ip_address(out[out.index("src") + 1])
 
 
-@check("server.postgresql.unreachable_outside", ("CSDL không truy cập được từ ngoài danh sách cho phép",
-                                                 "PostgreSQL is unreachable from outside its allow list"),
+@check("server.postgresql.unreachable_outside",
+       ("CSDL không truy cập được từ ngoài danh sách cho phép",
+        "PostgreSQL is unreachable from outside its allow list"),
        ("Giới hạn listen_addresses, pg_hba.conf và tường lửa cho máy chủ ứng dụng.",
         "Restrict listen_addresses, pg_hba.conf and the firewall to the application servers."), DB)
 def test_unreachable_from_outside(host, record):
@@ -74,7 +75,8 @@ def test_listen_addresses(host, record):
        ("Chạy: systemctl start egov-pg-backup.service và xem journalctl -u egov-pg-backup.",
         "Run systemctl start egov-pg-backup.service and read journalctl -u egov-pg-backup."), DB)
 def test_backup_present_and_restorable(host, record):
-    newest = host.check_output(f"find {BACKUP_DIR} -name '*.dump' -printf '%T@ %p\\n' | sort -n | tail -n 1")
+    newest = host.check_output(f"find {BACKUP_DIR} -name '*.dump' -printf '%T@ %p\\n' "
+                               "| sort -n | tail -n 1")
     record.cite("file", BACKUP_DIR, newest)
     assert newest, "no dump found"
     age = age_hours(float(newest.split()[0]))

@@ -13,7 +13,8 @@ from checks.hostinfo import host_address, host_vars, module_ports
 from checks.netprobe import http_get, peer_certificate, tls_handshake
 
 PROXY = ("egov_proxy_servers",)
-TLS_REMEDY = ("Chỉ bật TLS 1.2 và 1.3 (ssl_protocols TLSv1.2 TLSv1.3;) theo Thông tư 39/2017/TT-BTTTT.",
+TLS_REMEDY = ("Chỉ bật TLS 1.2 và 1.3 (ssl_protocols TLSv1.2 TLSv1.3;) "
+              "theo Thông tư 39/2017/TT-BTTTT.",
               "Enable only TLS 1.2 and 1.3 (ssl_protocols TLSv1.2 TLSv1.3;), per Circular 39/2017.")
 SECURITY_HEADERS = ("strict-transport-security", "x-content-type-options", "x-frame-options",
                     "referrer-policy", "content-security-policy")
