@@ -14,7 +14,7 @@ from . import __version__
 from .checks.browsers import judge_browsers
 from .checks.system import fact_of_check, judge_system
 from .clock import local_offset_text, utc_now, utc_text
-from .facts.base import collect_timed
+from .facts.base import Fact, collect_timed
 from .facts.browser_types import BrowserInstall
 from .facts.system import SYSTEM_COLLECTORS
 from .model import CheckResult, HostIdentity, OsInfo, PolicyRef, Report
@@ -35,8 +35,12 @@ class SectionResult:
 Section = Callable[[Policy], SectionResult]
 
 
-def system_section(policy: Policy) -> SectionResult:
-    facts, durations, errors = collect_timed(SYSTEM_COLLECTORS)
+def system_section(policy: Policy,
+                   collectors: dict[str, Callable[[], Optional[Fact]]] = SYSTEM_COLLECTORS
+                   ) -> SectionResult:
+    """Machine basics: the local collectors by default, or others reading the same facts
+    (the fleet's, parsing what a remote host printed)."""
+    facts, durations, errors = collect_timed(collectors)
     checks = judge_system(facts, policy, durations)
     for check in checks:
         fact_error = errors.get(fact_of_check(check.id))

@@ -490,7 +490,6 @@ def _file_version_info(path: str) -> str | None:
 
 def _translations(found: tuple[int, int] | None) -> list[tuple[int, int]]:
     """Language and code page pairs of a version resource, then US English Unicode."""
-    import ctypes
     from ctypes import wintypes
 
     pairs = []

@@ -12,11 +12,10 @@ import uuid
 from typing import Any, Callable, Optional
 
 from .. import __version__
-from ..audit import BrowserScan, SectionResult, browser_section, run_audit
+from ..audit import BrowserScan, browser_section, run_audit, system_section
 from ..checks import messages
-from ..checks.system import fact_of_check, judge_system
-from ..facts.base import Fact, collect_timed
 from ..clock import local_offset_text, utc_now, utc_text
+from ..facts.base import Fact
 from ..model import CheckResult, HostIdentity, OsInfo, Outcome, PolicyRef, Report, Status
 from ..policy import Policy
 from .target import HostFailure, Target
@@ -36,7 +35,7 @@ class RemoteEvidence:
 def host_report(policy: Policy, target: Target, evidence: RemoteEvidence, transport: str,
                 run: dict[str, Any], failure: Optional[HostFailure] = None) -> Report:
     """The report of a host whose collector answered (fully, or in part)."""
-    sections = [functools.partial(_system_section, collectors=evidence.system),
+    sections = [functools.partial(system_section, collectors=evidence.system),
                 functools.partial(browser_section, collect=evidence.browsers)]
     report = run_audit(policy, officer=target.officer, sections=sections, transport=transport)
     outcome = Outcome.COMPLETE if evidence.complete and failure is None else \
@@ -75,21 +74,6 @@ def connection_check(target: Target, failure: HostFailure) -> CheckResult:
                        observed=failure.outcome.value, expected=Outcome.COMPLETE.value,
                        remedy=messages.text("fleet.connection", failure.outcome.value, **values),
                        details=details)
-
-
-def _system_section(policy: Policy,
-                    collectors: dict[str, Callable[[], Optional[Fact]]]) -> SectionResult:
-    # The local audit's system_section over other collectors (it reads SYSTEM_COLLECTORS only).
-    facts, durations, errors = collect_timed(collectors)
-    checks = judge_system(facts, policy, durations)
-    for check in checks:
-        fact_error = errors.get(fact_of_check(check.id))
-        if fact_error:
-            check.details["collect_error"] = fact_error
-    data: dict[str, Any] = {name: fact.as_dict() for name, fact in facts.items()}
-    if errors:
-        data["_errors"] = errors
-    return SectionResult("system", data, checks)
 
 
 def _identity(target: Target, hostname: Optional[str], facts: dict) -> HostIdentity:
