@@ -11,6 +11,8 @@ import yaml
 from ..model import Text
 
 MESSAGES_PREFIX = "messages"
+# libyaml when PyYAML has it: the catalogue is read on every audit.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @functools.lru_cache(maxsize=1)
@@ -20,7 +22,7 @@ def catalogue() -> dict[str, Any]:
     data = resources.files("egov_probe.data")
     for entry in sorted(data.iterdir(), key=lambda e: e.name):
         if entry.name.startswith(MESSAGES_PREFIX) and entry.name.endswith(".yml"):
-            for key, value in (yaml.safe_load(entry.read_text("utf-8")) or {}).items():
+            for key, value in (yaml.load(entry.read_text("utf-8"), Loader=_LOADER) or {}).items():
                 if key in merged:
                     raise ValueError(f"message key {key!r} is defined twice (in {entry.name})")
                 merged[key] = value
