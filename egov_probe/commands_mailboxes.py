@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from .cli import DEFAULT_OUT  # one default folder for reports and reviews
 from .errors import InputError
 
 EXIT_ALL_WORKING, EXIT_SOME_LACKING, EXIT_INPUT, EXIT_DIRECTORY = 0, 1, 2, 3
-DEFAULT_OUT = "egov-reports"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
