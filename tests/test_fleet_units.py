@@ -9,11 +9,12 @@ import subprocess
 
 import pytest
 
+from egov_probe.errors import InputError
 from egov_probe.facts.base import collect_timed
 from egov_probe.facts.browsers_linux import collect_linux_browsers, linux_browsers
 from egov_probe.facts.system import SYSTEM_COLLECTORS
 from egov_probe.fleet.ansible_path import classify
-from egov_probe.fleet.inventory import proxy_jump
+from egov_probe.fleet.inventory import load_targets, proxy_jump
 from egov_probe.fleet.linux import RemoteLinuxReader, collector_script, parse_records, \
     system_collectors
 from egov_probe.fleet.progress import Progress
@@ -138,3 +139,28 @@ def test_playbook_passes_ansible_lint_and_yamllint(tmp_path):
         result = subprocess.run(command, cwd=root, capture_output=True, text=True, env=env,
                                 timeout=300, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+SERVERS_AND_A_WORKSTATION = """\
+all:
+  children:
+    unit_xa_ma_thanh:
+      hosts:
+        mathanh-vp01: {ansible_host: 127.0.0.1}
+    provincial_servers:
+      children:
+        egov_db_servers:
+          hosts:
+            db01.egov.nghean.gov.vn:
+"""
+
+
+def test_provincial_servers_are_never_audited_as_workstations(tmp_path):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(SERVERS_AND_A_WORKSTATION)
+    assert [t.name for t in load_targets([inventory])] == ["mathanh-vp01"]
+    with pytest.raises(InputError) as refused:
+        load_targets([inventory], limit="provincial_servers")
+    assert "no workstation matches --limit 'provincial_servers'" in str(refused.value)
+    assert "db01.egov.nghean.gov.vn" in str(refused.value)
+    assert "checks/" in str(refused.value)

@@ -31,10 +31,15 @@ class VaultOptions:
     ask: bool = False
 
 
+# The group of inventory/servers.yml: servers are verified by checks/, never audited as workstations.
+SERVER_GROUP = "provincial_servers"
+
+
 def load_targets(sources: Sequence[Path], limit: Optional[str] = None,
                  vault: VaultOptions = VaultOptions(),
                  password: Optional[Secret] = None) -> list[Target]:
-    """Every host of the inventory (within ``limit``), in inventory order."""
+    """Every workstation of the inventory (within ``limit``), in inventory order: every host
+    but the provincial servers."""
     for source in sources:
         _precheck(Path(source))
     from ansible import constants as C
@@ -58,7 +63,7 @@ def load_targets(sources: Sequence[Path], limit: Optional[str] = None,
         inventory = InventoryManager(loader=loader, sources=[str(s) for s in sources])
         if limit:
             inventory.subset(limit)
-        hosts = inventory.get_hosts("all")
+        hosts, servers = _workstations(inventory)
         variables = VariableManager(loader=loader, inventory=inventory)
         targets = [_target(host.name, variables.get_vars(host=host, include_hostvars=False),
                            loader, password) for host in hosts]
@@ -66,9 +71,18 @@ def load_targets(sources: Sequence[Path], limit: Optional[str] = None,
         raise InputError(f"Ansible cannot read the inventory: {exc.message}",
                          path=",".join(str(s) for s in sources)) from exc
     if not targets:
-        raise InputError("no host matches" + (f" --limit {limit!r}" if limit else ""),
+        why = (f": left out as provincial servers (verified by checks/, docs/servers.md): "
+               f"{', '.join(servers)}" if servers else "")
+        raise InputError("no workstation matches" + (f" --limit {limit!r}" if limit else "") + why,
                          path=",".join(str(s) for s in sources), field="--limit" if limit else None)
     return targets
+
+
+def _workstations(inventory: Any) -> tuple[list, list[str]]:
+    """The inventory's hosts that are not provincial servers, and the names of those left out."""
+    servers = set(inventory.get_hosts(SERVER_GROUP)) if SERVER_GROUP in inventory.groups else set()
+    hosts = inventory.get_hosts("all")
+    return [h for h in hosts if h not in servers], [h.name for h in hosts if h in servers]
 
 
 def _precheck(source: Path) -> None:

@@ -21,7 +21,8 @@ BIN = Path(sys.executable).parent
 APP_SOURCE = Path(__file__).with_name("testapp") / "egov_testapp.py"
 SITE = ROOT / "playbooks" / "site.yml"
 GROUPS = ("egov_db_servers", "egov_app_servers", "egov_proxy_servers", "egov_mail_relay_servers")
-SPLIT = {"egov-db": GROUPS[:1], "egov-app": GROUPS[1:]}
+# Three servers: the database, the application (also the mail relay), and the proxy apart.
+SPLIT = {"egov-db": (GROUPS[0],), "egov-app": (GROUPS[1], GROUPS[3]), "egov-proxy": (GROUPS[2],)}
 ALL_IN_ONE = {"egov-one": GROUPS}
 MODULES = (("docmgmt", 8081), ("onestop", 8082))
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
@@ -44,7 +45,8 @@ def build_release(out_dir: Path, version: str, broken: bool = False) -> Path:
 
 def module_entry(name: str, port: int, version: str, archive: Path) -> dict:
     return {"name": name, "version": version, "archive": str(archive), "port": port,
-            "start_command": f"/usr/bin/python3 egov_testapp.py --name {name} --port {port}",
+            "start_command": f"/usr/bin/python3 egov_testapp.py --name {name} --port {port}"
+                             " --bind {{ egov_stack_app_bind }}",
             "health_path": "/healthz", "db_password": f"{{{{ vault_egov_{name}_db_password }}}}"}
 
 
@@ -72,18 +74,36 @@ class Stack:
                 "ANSIBLE_VAULT_PASSWORD_FILE": str(self.vault_password_file),
                 "ANSIBLE_INVENTORY": str(self.inventory), "PATH": f"{BIN}:{os.environ['PATH']}"}
 
-    def playbook(self, *args: str, timeout: float = 900) -> "PlaybookRun":
-        cmd = [str(BIN / "ansible-playbook"), str(SITE), *args]
-        proc = subprocess.run(cmd, cwd=ROOT, env=self.env(), capture_output=True, text=True,
-                              timeout=timeout, check=False)
+    def playbook(self, *args: str, timeout: float = 900, playbook: Path = SITE,
+                 extra_env: dict[str, str] | None = None) -> "PlaybookRun":
+        cmd = [str(BIN / "ansible-playbook"), str(playbook), *args]
+        proc = subprocess.run(cmd, cwd=ROOT, env={**self.env(), **(extra_env or {})},
+                              capture_output=True, text=True, timeout=timeout, check=False)
         return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
 
     def set_release(self, version: str, broken: bool = False) -> None:
         """Point every module at a new release archive (the test override file)."""
         archive = build_release(self.root, version, broken)
+        self.override(egov_stack_modules=[module_entry(n, p, version, archive)
+                                          for n, p in MODULES])
+
+    def override(self, **settings) -> dict:
+        """Change variables of the test override file; returns what they were before."""
         overrides = yaml.safe_load((self.group_vars / "test.yml").read_text())
-        overrides["egov_stack_modules"] = [module_entry(n, p, version, archive) for n, p in MODULES]
-        _write_yaml(self.group_vars / "test.yml", overrides)
+        before = {key: overrides.get(key) for key in settings}
+        overrides.update(settings)
+        _write_yaml(self.group_vars / "test.yml", {k: v for k, v in overrides.items()
+                                                   if v is not None})
+        return before
+
+    def use_certificate(self, cert: Path, key: Path) -> dict:
+        """The proxy serves the sysadmin's certificate; the key is kept vault-encrypted."""
+        vaulted = self.root / f"{key.stem}.key.vault"
+        subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--output", str(vaulted), str(key)],
+                       env=self.env(), check=True, capture_output=True)
+        return self.override(egov_proxy_tls_mode="provided",
+                             egov_proxy_tls_certificate_src=str(cert),
+                             egov_proxy_tls_key_src=str(vaulted))
 
 
 @dataclass(frozen=True)
