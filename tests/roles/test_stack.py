@@ -141,8 +141,8 @@ def test_the_server_strategy_refuses_a_changed_host_key(stack, lab, tmp_path):
 
 def serve(lab, path: str) -> tuple[int, dict]:
     """GET a module's URL through the proxy server."""
-    status, _headers, body = http_get(lab.containers["egov-proxy"].address, path,
-                                      "egov.nghean.gov.vn", tls=True)
+    status, _headers, body = http_get(lab.containers["egov-proxy"].address, path, PORTAL,
+                                      tls=True)
     return status, json.loads(body or b"{}")
 
 
