@@ -20,8 +20,20 @@ apt_install() {
     fi
     log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Installing a server package (sshd, nginx, postfix, ...) must not start it on this host:
+    # the tests start their own instances. A policy-rc.d that denies starts exists only while
+    # apt runs, and only if the host has none of its own.
+    (
+        policy=/usr/sbin/policy-rc.d
+        if [ ! -e "$policy" ]; then
+            trap 'rm -f "$policy"' EXIT
+            printf '#!/bin/sh\n# egov-probe scripts/lib.sh: no service starts during apt-get install\nexit 101\n' >"$policy"
+            chmod 755 "$policy"
+        fi
+        # Wait for another apt/dpkg run (a second test run, unattended-upgrades) instead of failing.
+        apt-get -o DPkg::Lock::Timeout=900 update -qq
+        apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    )
 }
 
 # pip_quiet ARGS: pip into the venv; its chatter goes to $VENV/pip.log, shown only on failure.
