@@ -169,12 +169,14 @@ def _audit_sections(args: argparse.Namespace, policy) -> list:
 
 def cmd_evidence(args: argparse.Namespace) -> int:
     from .evidence import collect_evidence
-    from .report_io import write_json_atomic
+    from .report_io import write_json_atomic, writes_through
 
     data = collect_evidence()
     if args.out:
+        quiet = writes_through(args.out)  # stdout, a device or a pipe gets the data alone
         write_json_atomic(args.out, data)
-        print(args.out)
+        if not quiet:
+            print(args.out)
     else:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     return EXIT_READY

@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
+import stat
+import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -53,8 +56,15 @@ def write_text_atomic(path: Path, text: str) -> Path:
 def write_atomic_with(path: Path, write: Callable[[Path], None]) -> Path:
     """Let ``write`` fill a temporary file beside ``path`` (e.g. a workbook's ``save``), fsync
     it, then rename it over ``path``: readers see the old file or the whole new one, never a
-    part, even if the process is killed."""
+    part, even if the process is killed.
+
+    Only a regular file (or a new path) is replaced. ``-`` means standard output, and a path
+    that is a device, a FIFO or a socket (``/dev/null``, ``/dev/stdout``, a pipe) is written
+    through, never replaced: ``--out /dev/null`` in a root shell must not destroy the
+    machine's ``/dev/null``."""
     path = Path(path)
+    if writes_through(path):
+        return _write_through(path, write)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
@@ -67,6 +77,37 @@ def write_atomic_with(path: Path, write: Callable[[Path], None]) -> Path:
         part.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+    return path
+
+
+STDOUT = "-"
+
+
+def writes_through(path: Path) -> bool:
+    """Whether ``path`` is standard output or an existing file that is not a regular one."""
+    if str(path) == STDOUT:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # absent (or unreachable): the atomic path creates it or says why not
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _write_through(path: Path, write: Callable[[Path], None]) -> Path:
+    """Let ``write`` fill a private temporary file, then copy its bytes into ``path`` (or
+    standard output) without replacing it."""
+    with tempfile.TemporaryDirectory(prefix="egov-out-") as folder:
+        part = Path(folder) / f"out{path.suffix}"
+        write(part)
+        with open(part, "rb") as source:
+            if str(path) == STDOUT:
+                sys.stdout.flush()
+                shutil.copyfileobj(source, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            else:
+                with open(path, "wb") as target:
+                    shutil.copyfileobj(source, target)
     return path
 
 

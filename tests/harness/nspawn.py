@@ -93,19 +93,41 @@ def _run(cmd: list[str], **kwargs) -> None:
     subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, **kwargs)
 
 
-@contextlib.contextmanager
-def _chroot_mounts(root: Path):
-    mounted = []
-    try:
-        for fstype, target in (("proc", "proc"), ("sysfs", "sys")):
-            _run(["mount", "-t", fstype, fstype, str(root / target)])
-            mounted.append(root / target)
-        _run(["mount", "--bind", "/dev", str(root / "dev")])
-        mounted.append(root / "dev")
-        yield
-    finally:
-        for path in reversed(mounted):
-            subprocess.run(["umount", "-l", str(path)], check=False)
+# Runs a command chrooted into $1 inside a private mount namespace (``unshare --mount``): /proc,
+# a read-only /sys and a /dev of its own (a tmpfs with the few nodes apt and package scripts
+# use, and a new devpts instance). The host's /dev is never visible to package scripts, and
+# every mount vanishes with the namespace, even if the build is killed.
+CHROOT_SCRIPT = r"""
+set -eu
+root=$1; shift
+mount -t proc proc "$root/proc"
+mount -t sysfs -o ro sysfs "$root/sys"
+mount -t tmpfs -o mode=755,nosuid,size=8m egov-build-dev "$root/dev"
+mknod -m 666 "$root/dev/null" c 1 3
+mknod -m 666 "$root/dev/zero" c 1 5
+mknod -m 666 "$root/dev/full" c 1 7
+mknod -m 666 "$root/dev/random" c 1 8
+mknod -m 666 "$root/dev/urandom" c 1 9
+mknod -m 666 "$root/dev/tty" c 5 0
+mkdir "$root/dev/pts" "$root/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$root/dev/pts"
+ln -s pts/ptmx "$root/dev/ptmx"
+ln -s /proc/self/fd "$root/dev/fd"
+ln -s /proc/self/fd/0 "$root/dev/stdin"
+ln -s /proc/self/fd/1 "$root/dev/stdout"
+ln -s /proc/self/fd/2 "$root/dev/stderr"
+exec chroot "$root" "$@"
+"""
+
+
+def private_mounts(argv: list[str]) -> list[str]:
+    """``argv`` run in a private mount namespace: what it mounts never reaches the host."""
+    return ["unshare", "--mount", "--propagation", "private", "--", *argv]
+
+
+def chroot_command(root: Path, *argv: str) -> list[str]:
+    """``argv`` run chrooted into ``root`` with private /proc, /sys and /dev (CHROOT_SCRIPT)."""
+    return private_mounts(["sh", "-c", CHROOT_SCRIPT, "egov-chroot", str(root), *argv])
 
 
 def _chroot_install(root: Path, packages: tuple[str, ...]) -> None:
@@ -115,13 +137,12 @@ def _chroot_install(root: Path, packages: tuple[str, ...]) -> None:
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
     preseed = "postfix postfix/main_mailer_type select No configuration\n"
-    with _chroot_mounts(root):
-        subprocess.run(["chroot", str(root), "debconf-set-selections"], env=env,
-                       input=preseed.encode(), check=True)
-        _run(["chroot", str(root), "apt-get", "-q", "update"], env=env, stdout=subprocess.DEVNULL)
-        _run(["chroot", str(root), "apt-get", "-q", "install", "-y", "--no-install-recommends",
-              *packages], env=env, stdout=subprocess.DEVNULL)
-        _run(["chroot", str(root), "apt-get", "clean"], env=env)
+    subprocess.run(chroot_command(root, "debconf-set-selections"), env=env,
+                   input=preseed.encode(), check=True)
+    _run(chroot_command(root, "apt-get", "-q", "update"), env=env, stdout=subprocess.DEVNULL)
+    _run(chroot_command(root, "apt-get", "-q", "install", "-y", "--no-install-recommends",
+                        *packages), env=env, stdout=subprocess.DEVNULL)
+    _run(chroot_command(root, "apt-get", "clean"), env=env)
     policy.unlink()
 
 
@@ -137,8 +158,11 @@ def build_rootfs(target: Path, recipe: Recipe) -> None:
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        _run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BOOTSTRAP_INCLUDE),
-              SUITE, str(tmp), debian_mirror()], stdout=subprocess.DEVNULL)
+        # debootstrap makes its own device nodes in the target and mounts /proc and /sys
+        # there: in a private mount namespace, those mounts never outlive it.
+        _run(private_mounts(["debootstrap", "--variant=minbase",
+                             "--include=" + ",".join(BOOTSTRAP_INCLUDE),
+                             SUITE, str(tmp), debian_mirror()]), stdout=subprocess.DEVNULL)
         _chroot_install(tmp, recipe.packages)
         if recipe.disabled_services:
             _run(["systemctl", f"--root={tmp}", "disable", "--quiet", *recipe.disabled_services])
@@ -183,6 +207,16 @@ class Network:
 
 def _quiet(cmd: list[str]) -> None:
     subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def network_lock(net: Network, cache_dir: Path = CACHE_DIR):
+    """Hold the lab network's bridge and addresses alone: a second test run (or benchmark) on
+    the same machine waits here instead of tearing down the first one's bridge."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / f".{net.bridge}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @contextlib.contextmanager
@@ -386,6 +420,7 @@ class ServerLab(contextlib.AbstractContextManager):
         self._stack.callback(shutil.rmtree, self.workdir, True)
         try:
             self.rootfs = ensure_rootfs(self.recipe)
+            self._stack.enter_context(network_lock(self.net))
             self._stack.enter_context(bridge(self.net))
             self.proxy_url = self._stack.enter_context(apt_proxy(self.net, self.workdir))
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "egov-test",

@@ -7,7 +7,10 @@ import subprocess
 
 import pytest
 
-from tests.harness.nspawn import CGROUP_GROUP, CGROUP_ROOTS, ServerLab
+from pathlib import Path
+
+from tests.harness.nspawn import (CGROUP_GROUP, CGROUP_ROOTS, ServerLab, chroot_command,
+                                 ensure_rootfs)
 
 pytestmark = pytest.mark.servers
 
@@ -34,3 +37,23 @@ def test_lab_boots_a_server_and_removes_everything_it_made(tmp_path):
     assert not os.path.exists(f"/proc/{pid}")
     assert not link_exists(lab.net.bridge) and not link_exists("vb-egov-harness")
     assert not any((root / CGROUP_GROUP).exists() for root in CGROUP_ROOTS)
+
+
+def test_package_scripts_in_the_image_build_never_see_the_hosts_dev():
+    """The image build's chroot gets a /dev of its own: a marker written there stays there."""
+    if os.geteuid() != 0:
+        pytest.skip("chroot and mount namespaces need root")
+    rootfs = ensure_rootfs()
+    marker = Path("/dev/egov-harness-marker")
+    mounts = Path("/proc/self/mountinfo").read_text()
+    try:
+        inside = subprocess.run(
+            chroot_command(rootfs, "sh", "-c", f"stat -f -c %T /dev; : > {marker}; ls /dev"),
+            capture_output=True, text=True, check=True).stdout.split()
+        assert inside[0] == "tmpfs"
+        assert {"null", "zero", "urandom", "pts", "ptmx"} <= set(inside)
+        assert not marker.exists()  # the host's /dev was never the chroot's
+        assert not (rootfs / "dev" / marker.name).exists()
+        assert Path("/proc/self/mountinfo").read_text() == mounts  # nothing mounted here
+    finally:
+        marker.unlink(missing_ok=True)
