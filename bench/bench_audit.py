@@ -42,8 +42,8 @@ def median_of(command: list[str], runs: int) -> tuple[float, float]:
 
 
 def import_seconds(runs: int) -> float:
-    code = ("import time; t = time.perf_counter(); import egov_probe.cli, egov_probe.audit; "
-            "print(time.perf_counter() - t)")
+    code = ("import time; t = time.perf_counter(); "
+            "import egov_probe.commands.main, egov_probe.audit.run; print(time.perf_counter() - t)")
     samples = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                     check=True, cwd=ROOT).stdout) for _ in range(runs)]
     return statistics.median(samples)

@@ -23,10 +23,10 @@ import time
 import uuid
 from pathlib import Path
 
+from egov_probe.core.model import CheckResult, HostIdentity, PolicyRef, Report, Status, Text
+from egov_probe.core.plan import load_plan
 from egov_probe.matrix import MatrixFilter, load_unit_infos
 from egov_probe.matrix.service import matrix_from_store
-from egov_probe.model import CheckResult, HostIdentity, PolicyRef, Report, Status, Text
-from egov_probe.plan import load_plan
 from egov_probe.render.matrix_files import write_matrix
 from egov_probe.store import import_paths, open_database
 

@@ -11,8 +11,8 @@ import pytest
 from checks.catalog import meta_of
 from checks.hostinfo import host_facts, host_groups, host_name
 from checks.record import CheckOutcome, Record, build_report, status_of
-from egov_probe.clock import utc_now
-from egov_probe.report_io import write_report_atomic
+from egov_probe.core.clock import utc_now
+from egov_probe.core.report_file import write_report_atomic
 
 RESULTS = pytest.StashKey[dict]()
 STARTED = pytest.StashKey[object]()

@@ -6,7 +6,7 @@ import datetime as dt
 import socket
 
 from checks.record import HostFacts
-from egov_probe.model import OsInfo
+from egov_probe.core.model import OsInfo
 
 
 def host_vars(host) -> dict:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from egov_probe import __version__
-from egov_probe.clock import utc_now, utc_text
-from egov_probe.model import (CheckResult, Evidence, HostIdentity, OsInfo, Outcome, PolicyRef,
-                              Report, Status, Text)
+from egov_probe.core.clock import utc_now, utc_text
+from egov_probe.core.model import (CheckResult, Evidence, HostIdentity, OsInfo, Outcome, PolicyRef,
+                                   Report, Status, Text)
 
 CHECKS_DIR = Path(__file__).resolve().parent
 POLICY_ID = "egov-server-checks"

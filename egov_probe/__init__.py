@@ -1,7 +1,9 @@
 """egov_probe: readiness probe for the Nghệ An e-government core pilot (HCM Egov Framework 2.0).
 
-Facts are collected (``egov_probe.facts``), judged against a policy (``egov_probe.checks``),
-kept in a report (``egov_probe.model``) and rendered (``egov_probe.render``).
+The sub-packages are the layers, each importing only those below it (docs/architecture.md):
+``commands`` on top; ``fleet``, ``mailboxes``, ``render``; ``matrix``; ``store``; ``audit``;
+``judge``; ``facts``; ``core`` at the bottom. Facts are collected (``facts``), judged against a
+policy (``judge``), kept in a report (``core.model``) and rendered (``render``).
 """
 
 __version__ = "0.1.0"

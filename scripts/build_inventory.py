@@ -16,7 +16,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from egov_probe.units import Unit, load_units_csv  # noqa: E402
+from egov_probe.core.units import Unit, load_units_csv  # noqa: E402
 
 INVENTORY = ROOT / "inventory" / "pilot.yml"
 PLAN = ROOT / "egov_probe" / "data" / "plan.yml"

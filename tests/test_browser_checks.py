@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from egov_probe.audit import BrowserScan, browser_section
+from egov_probe.audit.sections import BrowserScan, browser_section
+from egov_probe.core.model import Status
 from egov_probe.facts.browsers_windows import scan_windows_browsers
 from egov_probe.facts.winsource import load_fixture
-from egov_probe.model import Status
-from egov_probe.policy import load_policy
+from egov_probe.judge.policy import load_policy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "windows"
 

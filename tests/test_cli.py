@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.policy import default_policy_path
-from egov_probe.report_io import read_report, validation_errors
+from egov_probe.core.report_file import read_report, validation_errors
+from egov_probe.judge.policy import default_policy_path
 
 
 def _policy(tmp_path: Path, **minimums: str) -> Path:

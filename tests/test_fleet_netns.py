@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.report_io import read_report
+from egov_probe.core.report_file import read_report
 from tests.netns.hosts import Fleet, leftovers, run
 
 # The hosts share this machine's files: "ready" needs its chromium/firefox-esr and fonts.

@@ -9,18 +9,18 @@ import subprocess
 
 import pytest
 
-from egov_probe.errors import InputError
+from egov_probe.core.errors import InputError
+from egov_probe.core.model import Outcome
 from egov_probe.facts.base import collect_timed
 from egov_probe.facts.browsers_linux import collect_linux_browsers, linux_browsers
 from egov_probe.facts.system import SYSTEM_COLLECTORS
 from egov_probe.fleet.ansible_path import classify
+from egov_probe.fleet.host import Endpoint
 from egov_probe.fleet.inventory import load_targets, proxy_jump
 from egov_probe.fleet.linux import RemoteLinuxReader, collector_script, parse_records, \
     system_collectors
 from egov_probe.fleet.progress import Progress
 from egov_probe.fleet.runner import audited_since, report_path
-from egov_probe.fleet.target import Endpoint
-from egov_probe.model import Outcome
 
 # Facts whose value moves between two reads a moment apart, or that differ on purpose
 # (remote locale/encoding: the system's configured locale, not this process's).

@@ -18,13 +18,13 @@ from string import Template
 
 import pytest
 
+from egov_probe.core.errors import InputError
+from egov_probe.core.report_file import read_report
 from egov_probe.facts.browsers_windows import collect_windows_browsers
 from egov_probe.facts.winsource import load_fixture
 from egov_probe.fleet.inventory import load_targets
 from egov_probe.fleet.windows import parse_document, windows_evidence
 from egov_probe.fleet.winrm import POWERSHELL_ARGS, protocol_options
-from egov_probe.errors import InputError
-from egov_probe.report_io import read_report
 from tests.conftest import run_probe
 from tests.servers.ca import TestCA
 

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from egov_probe.errors import InputError
-from egov_probe.units import find_unit, load_units_csv, shipped_units_csv, units_from_inventory
+from egov_probe.core.errors import InputError
+from egov_probe.core.units import find_unit, load_units_csv, shipped_units_csv, units_from_inventory
 
 
 def test_shipped_units_are_the_78_of_the_decision():

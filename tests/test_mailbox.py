@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from egov_probe.checks.mailbox import judge_mail, not_checked
-from egov_probe.facts.mailbox import Secret, mask, probe_imap, probe_submission, tls_context
-from egov_probe.model import Status
+from egov_probe.core.model import Status
+from egov_probe.core.secret import Secret
+from egov_probe.facts.mailbox import mask, probe_imap, probe_submission, tls_context
+from egov_probe.judge.mailbox import judge_mail, not_checked
 from tests.servers.ca import TestCA
 from tests.servers.mail import MailServers
 from tests.servers.ports import free_port

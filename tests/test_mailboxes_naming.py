@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from egov_probe.errors import InputError
+from egov_probe.core.errors import InputError
 from egov_probe.mailboxes.config import load_config
 from egov_probe.mailboxes.naming import base_local_part, fold, normalise_name, propose_local_part
 

@@ -7,12 +7,13 @@ import io
 
 import pytest
 
-from egov_probe.errors import InputError
+from egov_probe.core.errors import InputError
+from egov_probe.core.secret import Secret
 from egov_probe.mailboxes.config import load_config
-from egov_probe.mailboxes.credentials import PasswordSource, Secret, read_password
+from egov_probe.mailboxes.credentials import PasswordSource, read_password
 from egov_probe.mailboxes.directory import DirectoryAddress, DirectoryEntry
-from egov_probe.mailboxes.outputs import ldif_text
 from egov_probe.mailboxes.directory import NewEntry
+from egov_probe.mailboxes.outputs import ldif_text
 from egov_probe.mailboxes.review import disabled_marker
 
 TODAY = dt.date(2026, 11, 28)  # 20785 days after 1970-01-01

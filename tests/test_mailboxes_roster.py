@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.errors import InputError
+from egov_probe.core.errors import InputError
+from egov_probe.core.units import load_units_csv
 from egov_probe.mailboxes.config import load_config
 from egov_probe.mailboxes.roster import RosterError, load_rosters
-from egov_probe.units import load_units_csv
 
 ROSTERS = Path(__file__).parent / "fixtures" / "rosters"
 HEADER = "Họ và tên,Chức vụ,Đơn vị,Hòm thư công vụ,Điện thoại\n"

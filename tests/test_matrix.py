@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from egov_probe.core.plan import load_plan
+from egov_probe.core.units import load_units_csv
 from egov_probe.matrix import MatrixFilter, load_unit_infos
 from egov_probe.matrix.service import matrix_from_store
-from egov_probe.plan import load_plan
 from egov_probe.render.matrix_table import COLUMN_IDS
 from egov_probe.store import import_paths, open_database
-from egov_probe.units import load_units_csv
 from tests.test_store_factory import make_report, make_review, write_report, write_review
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,7 +153,7 @@ def test_expected_workstations_come_from_the_inventory_variable(store, tmp_path)
     assert "matrix.item.coverage" not in {i.key for i in tien.items}
     pilot.write_text(text.replace("unit_expected_workstations: 2", "unit_expected_workstations: "
                                   "many"), encoding="utf-8")
-    from egov_probe.errors import InputError
+    from egov_probe.core.errors import InputError
     with pytest.raises(InputError, match="unit_expected_workstations"):
         load_unit_infos(inventory)
 

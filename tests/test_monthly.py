@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from egov_probe.core.plan import load_plan
+from egov_probe.core.units import load_units_csv
 from egov_probe.matrix import load_unit_infos
 from egov_probe.matrix.monthly import monthly_report
-from egov_probe.plan import load_plan
 from egov_probe.store import import_paths, open_database
-from egov_probe.units import load_units_csv
 from tests.test_matrix import chromium
 from tests.test_store_factory import make_report, write_report
 

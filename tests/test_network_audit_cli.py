@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.report_io import validation_errors
+from egov_probe.core.report_file import validation_errors
 from tests.servers.ca import TestCA
 from tests.servers.dnsmasq import Dnsmasq
 from tests.servers.mail import MailServers

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from egov_probe.checks.network import judge_clock
+from egov_probe.core.model import Status
+from egov_probe.facts.net_ntp import query_ntp
 from egov_probe.facts.net_types import Step
 from egov_probe.facts.network import ProbeSettings, probe_endpoint
-from egov_probe.model import Status
-from egov_probe.facts.net_ntp import query_ntp
+from egov_probe.judge.network import judge_clock
 from tests.servers.nginx import Nginx, faketime_env
 from tests.servers.ports import free_port
 

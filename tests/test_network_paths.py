@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from egov_probe.checks.network import judge_endpoint, judge_ipv6
+from egov_probe.core.model import Status
 from egov_probe.facts.net_proxy import ProxySettings, from_environment
 from egov_probe.facts.network import ProbeSettings, probe_endpoint, probe_endpoints
-from egov_probe.model import Status
+from egov_probe.judge.network import judge_endpoint, judge_ipv6
 from tests.servers.ca import TestCA
 from tests.servers.dnsmasq import Dnsmasq
 from tests.servers.netns import Netns

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from egov_probe.errors import InputError
-from egov_probe.policy import load_policy
+from egov_probe.core.errors import InputError
+from egov_probe.judge.policy import load_policy
 from tests.servers.policyfile import write_policy
 
 
 def test_shipped_policy_names_the_province_servers_by_host_name_only():
     from egov_probe.facts.net_dns import literal_addresses
-    from egov_probe.facts.net_types import Target
+    from egov_probe.facts.net_types import ServiceUrl
 
     policy = load_policy()
     urls = [e["url"] for e in policy.section("network")["endpoints"]]
     urls += [policy.section("mailbox")[k] for k in ("submission_url", "imap_url")]
-    assert all(literal_addresses(Target.from_url(u).host) is None for u in urls)
+    assert all(literal_addresses(ServiceUrl.from_url(u).host) is None for u in urls)
     assert policy.section("mailbox")["password_env"] == "EGOV_MAIL_PASSWORD"
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from egov_probe.checks.network import judge_endpoint
+from egov_probe.core.model import Status
 from egov_probe.facts.network import ProbeSettings, probe_endpoint, probe_endpoints
-from egov_probe.model import Status
+from egov_probe.judge.network import judge_endpoint
 from tests.servers.ca import TestCA, self_signed
 from tests.servers.nginx import Nginx
 from tests.servers.slow import SlowUpstream

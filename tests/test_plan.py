@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from egov_probe.errors import InputError
-from egov_probe.plan import load_plan, shipped_plan_path
-from egov_probe.units import load_units_csv
+from egov_probe.core.errors import InputError
+from egov_probe.core.plan import load_plan, shipped_plan_path
+from egov_probe.core.units import load_units_csv
 
 
 def test_shipped_plan_has_both_phases_and_every_unit():

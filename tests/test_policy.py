@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from egov_probe.errors import InputError
-from egov_probe.policy import default_policy_path, load_policy
+from egov_probe.core.errors import InputError
+from egov_probe.judge.policy import default_policy_path, load_policy
 
 
 def _policy_with(tmp_path, old: str, new: str):

@@ -11,13 +11,14 @@ import time
 
 import pytest
 
-from egov_probe.audit import run_audit
-from egov_probe.errors import InputError
-from egov_probe.model import SCHEMA_VERSION, Report
-from egov_probe.policy import load_policy
-from egov_probe.report_io import (read_report, report_schema, validation_errors,
-                                  write_json_atomic, write_report_atomic)
-from egov_probe.units import find_unit, load_units_csv
+from egov_probe.audit.run import run_audit
+from egov_probe.core.atomic import write_json_atomic
+from egov_probe.core.errors import InputError
+from egov_probe.core.model import SCHEMA_VERSION, Report
+from egov_probe.core.report_file import (read_report, report_schema, validation_errors,
+                                         write_report_atomic)
+from egov_probe.core.units import find_unit, load_units_csv
+from egov_probe.judge.policy import load_policy
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_failed_write_leaves_the_old_file_and_no_debris(tmp_path):
 
 WRITER = """
 import sys
-from egov_probe.report_io import write_json_atomic
+from egov_probe.core.atomic import write_json_atomic
 big = {"rows": ["Nguyễn Thị Thu Hà " * 40] * 20000}
 n = 0
 while True:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from egov_probe.checks.signature import judge_signature, judge_signing_service, judge_vgca_root
+from egov_probe.core.model import Status
 from egov_probe.facts.net_proxy import NO_PROXY
 from egov_probe.facts.signature import collect_signature, probe_signing_service, read_trust_store
-from egov_probe.model import Status
+from egov_probe.judge.signature import judge_signature, judge_signing_service, judge_vgca_root
 from tests.servers.ca import TestCA
 from tests.servers.nginx import Nginx
 from tests.servers.ports import free_port

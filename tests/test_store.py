@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.errors import InputError
+from egov_probe.core.errors import InputError
+from egov_probe.core.units import load_units_csv
 from egov_probe.store import import_paths, latest_hosts, latest_mailbox_reviews, open_database
 from egov_probe.store.migrations import MIGRATIONS, Migration, applied_versions, migrate
 from egov_probe.store.queries import count_reports
-from egov_probe.units import load_units_csv
 from tests.test_store_factory import (database, make_report, make_review, pg_server,  # noqa: F401
                                 store_target, write_report, write_review)
 

@@ -13,8 +13,10 @@ from typing import Optional
 
 import pytest
 
-from egov_probe.model import CheckResult, HostIdentity, Outcome, PolicyRef, Report, Status, Text
-from egov_probe.report_io import validation_errors, write_json_atomic, write_report_atomic
+from egov_probe.core.atomic import write_json_atomic
+from egov_probe.core.model import (CheckResult, HostIdentity, Outcome, PolicyRef, Report, Status,
+                                   Text)
+from egov_probe.core.report_file import validation_errors, write_report_atomic
 from egov_probe.store import open_database
 from egov_probe.store.validation import mailbox_review_problems
 

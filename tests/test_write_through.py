@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.report_io import write_atomic_with, write_json_atomic, writes_through
+from egov_probe.core.atomic import write_atomic_with, write_json_atomic, writes_through
 from tests.conftest import run_probe
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import time
 from typing import Any, Callable, Optional
 
-from ..model import Evidence
+from ..core.model import Evidence
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..model import Evidence
+from ..core.model import Evidence
 
 # Browser ids used in facts, policy and check ids, with their display names.
 BROWSER_NAMES: dict[str, str] = {

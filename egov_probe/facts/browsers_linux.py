@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Protocol
 
-from ..model import Evidence
-from ..versions import upstream_version
+from ..core.model import Evidence
+from ..core.versions import upstream_version
 from .browser_types import BrowserInstall
 
 # Package name -> (browser id, executable).

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
-from ..model import Evidence, OsInfo
+from ..core.model import Evidence, OsInfo
 from .browser_types import BrowserInstall
 from .winsource import (
     HiveUnavailable,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from ..model import Evidence
+from ..core.model import Evidence
 
 # The letters proper to Vietnamese: Ă ă Đ đ Ĩ ĩ Ũ ũ Ơ ơ Ư ư and the precomposed block Ạ..ỹ.
 VIETNAMESE_CHARSET = "0102-0103 0110-0111 0128-0129 0168-0169 01a0-01a1 01af-01b0 1ea0-1ef9"

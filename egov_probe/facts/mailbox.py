@@ -16,9 +16,9 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-from ..mailboxes.credentials import Secret
+from ..core.secret import Secret
 from .net_tcp import socket_error_code
-from .net_types import Step, Target, timed
+from .net_types import ServiceUrl, Step, timed
 
 DEFAULT_PASSWORD_ENV = "EGOV_MAIL_PASSWORD"
 _DISABLED_CODES = ("[EXPIRED]", "[CONTACTADMIN]", "[AUTHORIZATIONFAILED]")
@@ -88,7 +88,7 @@ def _begin(probe: MailProbe, name: str) -> Step:
 def probe_submission(url: str, user: str, secret: Secret, context: ssl.SSLContext,
                      timeout: float) -> MailProbe:
     """EHLO, STARTTLS (required, verified), EHLO again, AUTH; then QUIT. No mail is sent."""
-    target, probe = Target.from_url(url), MailProbe("submission", url)
+    target, probe = ServiceUrl.from_url(url), MailProbe("submission", url)
     with timed(_begin(probe, "connect")) as step:
         try:
             smtp = smtplib.SMTP(target.host, target.port, timeout=timeout)
@@ -220,7 +220,7 @@ def _ssl_text(exc: ssl.SSLError) -> str:
 def probe_imap(url: str, user: str, secret: Secret, context: ssl.SSLContext,
                timeout: float) -> MailProbe:
     """TLS connect (verified), LOGIN, EXAMINE INBOX (read-only), LOGOUT."""
-    target, probe = Target.from_url(url), MailProbe("imap", url)
+    target, probe = ServiceUrl.from_url(url), MailProbe("imap", url)
     imap = _imap_connect(target, context, timeout, secret, probe)
     if imap is None:
         return probe
@@ -237,7 +237,7 @@ def probe_imap(url: str, user: str, secret: Secret, context: ssl.SSLContext,
     return probe
 
 
-def _imap_connect(target: Target, context: ssl.SSLContext, timeout: float, secret: Secret,
+def _imap_connect(target: ServiceUrl, context: ssl.SSLContext, timeout: float, secret: Secret,
                   probe: MailProbe) -> Optional[imaplib.IMAP4_SSL]:
     with timed(_begin(probe, "connect_tls")) as step:
         try:

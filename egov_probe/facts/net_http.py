@@ -10,16 +10,16 @@ from typing import Callable, Optional
 from urllib.parse import urljoin
 
 from .net_tcp import socket_error_code
-from .net_types import Step, Target, timed
+from .net_types import ServiceUrl, Step, timed
 
 USER_AGENT = "egov-probe (readiness check; Nghe An e-government pilot)"
 MAX_REDIRECTS = 5
 
 # Opens a connection (TCP, proxy tunnel, TLS) to a target, for a request; raises OSError.
-Opener = Callable[[Target], socket.socket]
+Opener = Callable[[ServiceUrl], socket.socket]
 
 
-def exchange(sock: socket.socket, target: Target, timeout: float, opener: Opener,
+def exchange(sock: socket.socket, target: ServiceUrl, timeout: float, opener: Opener,
              absolute: bool = False) -> Step:
     """GET the target over ``sock``, follow redirects (new connections from ``opener``)."""
     step = Step("http")
@@ -29,7 +29,7 @@ def exchange(sock: socket.socket, target: Target, timeout: float, opener: Opener
             status, location, date = _request(sock, target, timeout, absolute)
             chain.append({"url": _url(target), "status": status})
             while 300 <= status < 400 and location and len(chain) <= MAX_REDIRECTS:
-                target = Target.from_url(urljoin(_url(target), location))
+                target = ServiceUrl.from_url(urljoin(_url(target), location))
                 status, location, date = _request(opener(target), target, timeout, absolute)
                 chain.append({"url": _url(target), "status": status})
         except (OSError, http.client.HTTPException, ValueError) as exc:
@@ -39,14 +39,14 @@ def exchange(sock: socket.socket, target: Target, timeout: float, opener: Opener
     return step
 
 
-def _url(target: Target) -> str:
+def _url(target: ServiceUrl) -> str:
     default = {"https": 443, "http": 80}.get(target.scheme)
     port = "" if target.port == default else f":{target.port}"
     host = f"[{target.host}]" if ":" in target.host else target.host
     return f"{target.scheme}://{host}{port}{target.path}"
 
 
-def _request(sock: socket.socket, target: Target, timeout: float, absolute: bool
+def _request(sock: socket.socket, target: ServiceUrl, timeout: float, absolute: bool
              ) -> tuple[int, Optional[str], Optional[str]]:
     sock.settimeout(timeout)
     connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)

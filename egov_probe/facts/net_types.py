@@ -1,4 +1,4 @@
-"""What a network probe records: targets parsed from the policy's URLs, and timed steps."""
+"""What a network probe records: service URLs parsed from the policy, and timed steps."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def split_server(server: str, default_port: int) -> tuple[str, int]:
 
 
 @dataclass(frozen=True)
-class Target:
-    """Where an endpoint lives, from its URL."""
+class ServiceUrl:
+    """Where a service the policy names lives, from its URL: scheme, host, port and path."""
 
     scheme: str
     host: str
@@ -35,7 +35,7 @@ class Target:
     path: str
 
     @classmethod
-    def from_url(cls, url: str) -> Target:
+    def from_url(cls, url: str) -> ServiceUrl:
         parts = urlsplit(url)
         port = parts.port or DEFAULT_PORTS.get(parts.scheme)
         if port is None:

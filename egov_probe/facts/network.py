@@ -16,14 +16,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .net_dns import resolve
 from .net_http import exchange
 from .net_ntp import query_ntp
 from .net_proxy import NO_PROXY, ProxySettings, from_environment, redact
 from .net_tcp import connect, socket_error_code
 from .net_tls import client_context, handshake
-from .net_types import ProbeResult, Step, Target, timed
+from .net_types import ProbeResult, ServiceUrl, Step, timed
 
 FAMILIES = ("ipv4", "ipv6")
 
@@ -95,10 +95,10 @@ def _cut_off(endpoint: Mapping, overall_timeout: float) -> ProbeResult:
 
 def probe_endpoint(endpoint: Mapping, settings: ProbeSettings) -> ProbeResult:
     """Every step for one endpoint, stopping at the first that leaves nothing to go on."""
-    target, settings = Target.from_url(endpoint["url"]), settings.for_endpoint(endpoint)
+    target, settings = ServiceUrl.from_url(endpoint["url"]), settings.for_endpoint(endpoint)
     result = ProbeResult(endpoint["id"], endpoint["url"], endpoint["kind"])
     proxy = settings.proxy.proxy_for(target.scheme, target.host) if target.uses_http else None
-    first_hop = Target.from_url(proxy) if proxy else target
+    first_hop = ServiceUrl.from_url(proxy) if proxy else target
     if proxy:
         result.route = f"proxy {redact(proxy)} ({settings.proxy.source})"
     elif settings.proxy.pac_url:
@@ -121,7 +121,7 @@ def probe_endpoint(endpoint: Mapping, settings: ProbeSettings) -> ProbeResult:
     return result
 
 
-def _connect_steps(result: ProbeResult, hop: Target, settings: ProbeSettings
+def _connect_steps(result: ProbeResult, hop: ServiceUrl, settings: ProbeSettings
                    ) -> Optional[socket.socket]:
     dns = resolve(hop.host, settings.resolvers, settings.step_timeout)
     result.steps.append(dns)
@@ -139,7 +139,7 @@ def _connect_steps(result: ProbeResult, hop: Target, settings: ProbeSettings
     return chosen
 
 
-def _tunnel_step(result: ProbeResult, sock: socket.socket, target: Target, timeout: float
+def _tunnel_step(result: ProbeResult, sock: socket.socket, target: ServiceUrl, timeout: float
                  ) -> Optional[socket.socket]:
     step = Step("proxy")
     with timed(step):
@@ -159,7 +159,7 @@ def _tunnel_step(result: ProbeResult, sock: socket.socket, target: Target, timeo
     return None
 
 
-def tunnel(sock: socket.socket, target: Target, timeout: float) -> int:
+def tunnel(sock: socket.socket, target: ServiceUrl, timeout: float) -> int:
     """Ask an HTTP proxy for a tunnel to ``target``; its status code."""
     sock.settimeout(timeout)
     authority = f"{target.host}:{target.port}"
@@ -176,14 +176,14 @@ def tunnel(sock: socket.socket, target: Target, timeout: float) -> int:
         raise ConnectionResetError(f"not an HTTP answer from the proxy: {answer[:40]!r}") from exc
 
 
-def open_connection(target: Target, settings: ProbeSettings) -> socket.socket:
+def open_connection(target: ServiceUrl, settings: ProbeSettings) -> socket.socket:
     """A ready connection (through the proxy and TLS as needed), for a redirect."""
     proxy = settings.proxy.proxy_for(target.scheme, target.host) if target.uses_http else None
-    return _reconnect(Target.from_url(proxy) if proxy else target, target, settings, proxy,
+    return _reconnect(ServiceUrl.from_url(proxy) if proxy else target, target, settings, proxy,
                       wrap=True)
 
 
-def _reconnect(hop: Target, target: Target, settings: ProbeSettings, proxy: Optional[str],
+def _reconnect(hop: ServiceUrl, target: ServiceUrl, settings: ProbeSettings, proxy: Optional[str],
                wrap: bool = False) -> socket.socket:
     sock = socket.create_connection((_address(hop.host, settings), hop.port),
                                     timeout=settings.step_timeout)

@@ -18,7 +18,8 @@ from typing import Callable, Optional
 
 import psutil
 
-from ..model import Evidence
+from ..core.clock import format_offset
+from ..core.model import Evidence
 from .base import Fact
 from .fonts import vietnamese_fonts
 
@@ -151,12 +152,6 @@ def offset_seconds(text: str) -> int:
     sign = -1 if text.startswith("-") else 1
     digits = text.lstrip("+-")
     return sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60)
-
-
-def format_offset(seconds: int) -> str:
-    sign = "+" if seconds >= 0 else "-"
-    minutes = abs(seconds) // 60
-    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def timezone_fact() -> Optional[Fact]:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..model import Outcome
+from ..core.model import Outcome
 from .collect import linux_evidence
+from .host import HostFailure, InventoryHost
 from .progress import Progress
 from .reports import failure_report, host_report
 from .runner import FleetResult, FleetSettings, PolicyCache, check_names, keep_report
-from .target import HostFailure, Target
 
 TRANSPORT = "ansible"
 # Words in Ansible's message for a failed host -> the outcome they mean.
@@ -25,7 +25,7 @@ FAILURE_WORDS = (
 )
 
 
-def import_evidence(targets: list[Target], settings: FleetSettings, progress: Progress,
+def import_evidence(targets: list[InventoryHost], settings: FleetSettings, progress: Progress,
                     evidence_dir: Path) -> FleetResult:
     """One report per target from what the playbook fetched; a host without output is kept
     with the failure Ansible reported (unreachable when it reported nothing)."""

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..audit import BrowserScan
+from ..audit.sections import BrowserScan
 from ..facts.browsers_linux import LinuxReader, linux_browsers
+from .host import HostFailure, InventoryHost, Job
 from .linux import RemoteLinuxReader, collector_script, parse_records, remote_hostname, \
     system_collectors
 from .reports import RemoteEvidence
 from .ssh import SshOptions, run_ssh
-from .target import HostFailure, Job, Target
 
 SSH_COMMAND = "/bin/sh -s"
 
@@ -24,7 +24,7 @@ class TransportOptions:
     winrm_insecure: bool = False
 
 
-def collect(target: Target, options: TransportOptions, job: Job) -> RemoteEvidence:
+def collect(target: InventoryHost, options: TransportOptions, job: Job) -> RemoteEvidence:
     """Run the collector on the target; raises HostFailure (with any partial output)."""
     if target.connection == "winrm":
         from .winrm import collect_windows
@@ -47,7 +47,7 @@ def linux_scan(reader: LinuxReader) -> BrowserScan:
     return BrowserScan(browsers, {"browsers": [b.as_fact() for b in browsers]})
 
 
-def partial_evidence(target: Target, failure: HostFailure) -> Optional[RemoteEvidence]:
+def partial_evidence(target: InventoryHost, failure: HostFailure) -> Optional[RemoteEvidence]:
     """What can still be judged after a failure that came with some output."""
     if target.connection == "winrm" or not failure.partial_output:
         return None

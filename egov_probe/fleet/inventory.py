@@ -17,8 +17,9 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
-from ..errors import InputError
-from .target import Endpoint, Secret, Target, WinrmSettings
+from ..core.errors import InputError
+from ..core.secret import Secret
+from .host import Endpoint, InventoryHost, WinrmSettings
 
 _CONNECTIONS = {"ssh": "ssh", "paramiko": "ssh", "smart": "ssh", "winrm": "winrm"}
 _WINRM_TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic", "certificate", "plaintext", "ssl")
@@ -37,7 +38,7 @@ SERVER_GROUP = "provincial_servers"
 
 def load_targets(sources: Sequence[Path], limit: Optional[str] = None,
                  vault: VaultOptions = VaultOptions(),
-                 password: Optional[Secret] = None) -> list[Target]:
+                 password: Optional[Secret] = None) -> list[InventoryHost]:
     """Every workstation of the inventory (within ``limit``), in inventory order: every host
     but the provincial servers."""
     for source in sources:
@@ -108,7 +109,7 @@ def _check_syntax(file: Path) -> None:
                          path=str(file), line=mark.line + 1 if mark else None) from exc
 
 
-def _target(name: str, hostvars: dict, loader: Any, password: Optional[Secret]) -> Target:
+def _target(name: str, hostvars: dict, loader: Any, password: Optional[Secret]) -> InventoryHost:
     from ansible.template import Templar
 
     templar = Templar(loader=loader, variables=hostvars)
@@ -123,7 +124,7 @@ def _target(name: str, hostvars: dict, loader: Any, password: Optional[Secret]) 
     secret = var("ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
     winrm = _winrm_settings(name, var) if connection == "winrm" else WinrmSettings()
     default_port = (5986 if winrm.scheme == "https" else 5985) if connection == "winrm" else 22
-    return Target(
+    return InventoryHost(
         name=name,
         endpoint=Endpoint(str(var("ansible_host", "ansible_ssh_host", default=name)),
                           _int(name, "ansible_port", var("ansible_port", "ansible_ssh_port",

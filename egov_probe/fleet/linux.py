@@ -1,9 +1,9 @@
 """The Linux collector script and the parsing of what it prints.
 
-The script (``egov_probe/collectors/linux.sh``) runs in one SSH exec without Python and prints
-raw evidence as records; :func:`parse_records` splits them, and :class:`RemoteLinuxReader` and
-:func:`system_collectors` turn them into the same facts as the local audit, with the same
-parse functions (``facts/system.py``, ``facts/fonts.py``, ``facts/browsers_linux.py``).
+The script (``egov_probe/fleet/collectors/linux.sh``) runs in one SSH exec without Python and
+prints raw evidence as records; :func:`parse_records` splits them, and :class:`RemoteLinuxReader`
+and :func:`system_collectors` turn them into the same facts as the local audit, with the same parse
+functions (``facts/system.py``, ``facts/fonts.py``, ``facts/browsers_linux.py``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Callable, Optional
 
+from ..core.model import Evidence
 from ..facts import browsers_linux as bl
 from ..facts import system as sysfacts
 from ..facts.base import Fact
 from ..facts.fonts import VIETNAMESE_CHARSET, fonts_from_fc_list
-from ..model import Evidence
 
 SCRIPT_RESOURCE = "linux.sh"
 _RECORD = re.compile(r"\n::egov-probe:: (\S+) ?([^\n]*)\n")
@@ -26,7 +26,7 @@ _RECORD = re.compile(r"\n::egov-probe:: (\S+) ?([^\n]*)\n")
 
 def collector_script() -> str:
     """The collector with its lists (from ``facts/browsers_linux.py``) set at the top."""
-    body = resources.files("egov_probe.collectors").joinpath(SCRIPT_RESOURCE).read_text("utf-8")
+    body = resources.files("egov_probe.fleet.collectors").joinpath(SCRIPT_RESOURCE).read_text("utf-8")
     files = [bl.snap_meta_path(s) for s in bl.SNAPS]
     files += [bl.flatpak_metainfo_path(bl.MACHINE_FLATPAKS, a) for a in bl.FLATPAKS]
     home_files = [bl.flatpak_metainfo_path(bl.USER_FLATPAKS, a) for a in bl.FLATPAKS]

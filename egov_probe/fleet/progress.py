@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from typing import Optional, TextIO
 
-from ..model import Outcome, Report
+from ..core.model import Outcome, Report
 
 # Count keys in display order, with their Vietnamese and English labels.
 LABELS = {

@@ -12,13 +12,14 @@ import uuid
 from typing import Any, Callable, Optional
 
 from .. import __version__
-from ..audit import BrowserScan, browser_section, run_audit, system_section
-from ..checks import messages
-from ..clock import local_offset_text, utc_now, utc_text
+from ..audit.run import run_audit
+from ..audit.sections import BrowserScan, browser_section, system_section
+from ..core import messages
+from ..core.clock import local_offset_text, utc_now, utc_text
+from ..core.model import CheckResult, HostIdentity, OsInfo, Outcome, PolicyRef, Report, Status
 from ..facts.base import Fact
-from ..model import CheckResult, HostIdentity, OsInfo, Outcome, PolicyRef, Report, Status
-from ..policy import Policy
-from .target import HostFailure, Target
+from ..judge.policy import Policy
+from .host import HostFailure, InventoryHost
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +33,7 @@ class RemoteEvidence:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def host_report(policy: Policy, target: Target, evidence: RemoteEvidence, transport: str,
+def host_report(policy: Policy, target: InventoryHost, evidence: RemoteEvidence, transport: str,
                 run: dict[str, Any], failure: Optional[HostFailure] = None) -> Report:
     """The report of a host whose collector answered (fully, or in part)."""
     sections = [functools.partial(system_section, collectors=evidence.system),
@@ -50,7 +51,7 @@ def host_report(policy: Policy, target: Target, evidence: RemoteEvidence, transp
         facts={**report.facts, **evidence.extra, "fleet": _fleet_facts(target, run, failure)})
 
 
-def failure_report(policy: Policy, target: Target, failure: HostFailure, transport: str,
+def failure_report(policy: Policy, target: InventoryHost, failure: HostFailure, transport: str,
                    run: dict[str, Any]) -> Report:
     """The report of a host that could not be audited at all."""
     now = utc_now()
@@ -63,7 +64,7 @@ def failure_report(policy: Policy, target: Target, failure: HostFailure, transpo
                   checks=[connection_check(target, failure)])
 
 
-def connection_check(target: Target, failure: HostFailure) -> CheckResult:
+def connection_check(target: InventoryHost, failure: HostFailure) -> CheckResult:
     values = {"host": target.name, "address": target.endpoint.address, "error": failure.message,
               "fingerprint": failure.fingerprint or "?"}
     details = {"error": failure.message}
@@ -76,7 +77,7 @@ def connection_check(target: Target, failure: HostFailure) -> CheckResult:
                        details=details)
 
 
-def _identity(target: Target, hostname: Optional[str], facts: dict) -> HostIdentity:
+def _identity(target: InventoryHost, hostname: Optional[str], facts: dict) -> HostIdentity:
     system = facts.get("system", {})
     os_value = system.get("os", {}).get("value")
     arch = system.get("arch", {}).get("value") or "?"
@@ -87,7 +88,7 @@ def _identity(target: Target, hostname: Optional[str], facts: dict) -> HostIdent
                         address=target.endpoint.address, os=os_info)
 
 
-def _fleet_facts(target: Target, run: dict[str, Any],
+def _fleet_facts(target: InventoryHost, run: dict[str, Any],
                  failure: Optional[HostFailure]) -> dict[str, Any]:
     facts = {"inventory_hostname": target.name, "connection": target.connection,
              "port": target.endpoint.port, **run}

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..errors import InputError
-from ..model import Outcome, Report
-from ..policy import Policy, load_policy
-from ..report_io import read_report, write_json_atomic
+from ..core.atomic import write_json_atomic
+from ..core.errors import InputError
+from ..core.model import Outcome, Report
+from ..core.report_file import read_report
+from ..judge.policy import Policy, load_policy
 from .collect import TransportOptions, collect, partial_evidence
+from .host import HostFailure, InventoryHost, Job
 from .progress import Progress, category
 from .reports import failure_report, host_report
-from .target import HostFailure, Job, Target
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class PolicyCache:
         self._cache: dict[tuple, Policy] = {}
         self._lock = threading.Lock()
 
-    def get(self, target: Target) -> Policy:
+    def get(self, target: InventoryHost) -> Policy:
         key = (target.unit_phase, target.unit_id)
         with self._lock:
             if key not in self._cache:
@@ -82,7 +83,8 @@ class PolicyCache:
             return self._cache[key]
 
 
-def run_fleet(targets: list[Target], settings: FleetSettings, progress: Progress) -> FleetResult:
+def run_fleet(targets: list[InventoryHost], settings: FleetSettings,
+              progress: Progress) -> FleetResult:
     """Audit ``targets``; returns where each report went. KeyboardInterrupt is handled here."""
     check_names(targets, settings.out)
     policies = PolicyCache(settings.policy_path)
@@ -102,7 +104,7 @@ def run_fleet(targets: list[Target], settings: FleetSettings, progress: Progress
     return result
 
 
-def keep_report(report: Report, target: Target, out: Path, result: FleetResult,
+def keep_report(report: Report, target: InventoryHost, out: Path, result: FleetResult,
                 progress: Progress) -> None:
     """Write the host's report atomically, count it and show it on the progress bar."""
     path = write_json_atomic(report_path(out, target.name), report.to_dict())
@@ -112,7 +114,7 @@ def keep_report(report: Report, target: Target, out: Path, result: FleetResult,
     progress.record(key)
 
 
-def check_names(targets: list[Target], out: Path) -> None:
+def check_names(targets: list[InventoryHost], out: Path) -> None:
     seen: dict[Path, str] = {}
     for target in targets:
         path = report_path(out, target.name)
@@ -134,12 +136,12 @@ class _Run:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
 
-    def audit(self, targets: list[Target]) -> None:
+    def audit(self, targets: list[InventoryHost]) -> None:
         watchdog = threading.Thread(target=self._watch_deadlines, daemon=True)
         watchdog.start()
         pool = ThreadPoolExecutor(max_workers=max(1, self.settings.forks),
                                   thread_name_prefix="egov-fleet")
-        futures: dict[Future, Target] = {pool.submit(self._one, t): t for t in targets}
+        futures: dict[Future, InventoryHost] = {pool.submit(self._one, t): t for t in targets}
         try:
             pending = set(futures)
             while pending:
@@ -164,7 +166,7 @@ class _Run:
             for job in late:
                 job.abort("timed_out")
 
-    def _one(self, target: Target) -> None:
+    def _one(self, target: InventoryHost) -> None:
         if self.stopping.is_set():
             return
         job = Job(target, self.settings.deadline_s)
@@ -180,7 +182,7 @@ class _Run:
         with self.lock:
             keep_report(report, target, self.settings.out, self.result, self.progress)
 
-    def _report(self, target: Target, job: Job) -> Optional[Report]:
+    def _report(self, target: InventoryHost, job: Job) -> Optional[Report]:
         policy = self.policies.get(target)
         started = time.monotonic()
         run = lambda: {"run_id": self.run_id, "attempts": job.attempts,  # noqa: E731

@@ -19,8 +19,8 @@ from pathlib import Path
 import paramiko
 from paramiko.ssh_exception import IncompatiblePeer
 
-from ..model import Outcome
-from .target import Endpoint, HostFailure, Job, Target
+from ..core.model import Outcome
+from .host import Endpoint, HostFailure, InventoryHost, Job
 
 DEFAULT_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
 
@@ -66,7 +66,7 @@ def fingerprint(key: paramiko.PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
-def run_ssh(target: Target, command: str, stdin: str, options: SshOptions, job: Job) -> str:
+def run_ssh(target: InventoryHost, command: str, stdin: str, options: SshOptions, job: Job) -> str:
     """Run ``command`` on the target with ``stdin``; returns what it printed on stdout."""
     transports = []
     try:
@@ -83,7 +83,7 @@ def run_ssh(target: Target, command: str, stdin: str, options: SshOptions, job: 
             transport.close()
 
 
-def _open(endpoint: Endpoint, target: Target, options: SshOptions, job: Job,
+def _open(endpoint: Endpoint, target: InventoryHost, options: SshOptions, job: Job,
           sock: object) -> paramiko.Transport:
     """A logged-in transport, with connect retries and backoff while the deadline allows."""
     delay = options.backoff
@@ -163,7 +163,8 @@ def _verify_host_key(key: paramiko.PKey, known: dict[str, paramiko.PKey], endpoi
                           f"{fingerprint(expected)})", fingerprint=fingerprint(key))
 
 
-def _login(transport: paramiko.Transport, endpoint: Endpoint, target: Target, job: Job) -> None:
+def _login(transport: paramiko.Transport, endpoint: Endpoint, target: InventoryHost,
+           job: Job) -> None:
     user = endpoint.user or target.endpoint.user or os.environ.get("USER") or "root"
     errors = []
     for pkey in _keys(target):
@@ -188,7 +189,7 @@ def _login(transport: paramiko.Transport, endpoint: Endpoint, target: Target, jo
                       f"login as {user} refused ({'; '.join(errors) or 'no key or password given'})")
 
 
-def _keys(target: Target) -> list[paramiko.PKey]:
+def _keys(target: InventoryHost) -> list[paramiko.PKey]:
     paths = [target.key_file] if target.key_file else \
         [str(Path.home() / ".ssh" / name) for name in DEFAULT_KEYS]
     keys = []

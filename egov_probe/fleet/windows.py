@@ -12,13 +12,13 @@ import json
 from importlib import resources
 from typing import Any, Callable, Optional
 
-from ..audit import BrowserScan
+from ..audit.sections import BrowserScan
+from ..core.model import Evidence
 from ..facts import browsers_windows as bw
 from ..facts import system as sysfacts
 from ..facts.base import Fact
 from ..facts.fonts import fonts_from_windows_files
 from ..facts.winsource import FORMAT, FixtureWindowsSource, pe_machine
-from ..model import Evidence
 from .reports import RemoteEvidence
 
 SCRIPT_RESOURCE = "windows.ps1"
@@ -31,7 +31,7 @@ ENVIRONMENT = ("ProgramFiles", "ProgramW6432", "ProgramFiles(x86)", "PROCESSOR_A
 
 def windows_script() -> str:
     """The PowerShell collector with its lists (from ``facts/browsers_windows.py``) on top."""
-    body = resources.files("egov_probe.collectors").joinpath(SCRIPT_RESOURCE).read_text("utf-8")
+    body = resources.files("egov_probe.fleet.collectors").joinpath(SCRIPT_RESOURCE).read_text("utf-8")
     keys = ",\n  ".join(f"@{{ Path = {_ps(path)}; Depth = {depth} }}"
                         for path, depth in KEY_DEPTHS.items())
     known = sorted({relative for _browser, _base, relative in bw.KNOWN_PATHS})

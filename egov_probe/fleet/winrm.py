@@ -13,9 +13,9 @@ import hashlib
 import ssl
 from typing import Any
 
-from ..model import Outcome
+from ..core.model import Outcome
+from .host import HostFailure, InventoryHost, Job
 from .reports import RemoteEvidence
-from .target import HostFailure, Job, Target
 from .windows import parse_document, windows_evidence, windows_script
 
 # Reads the whole of stdin, then runs it: the collector is too long for a command line.
@@ -24,7 +24,7 @@ POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass"
                    "-EncodedCommand", base64.b64encode(BOOTSTRAP.encode("utf-16-le")).decode())
 
 
-def protocol_options(target: Target, ca_trust_path: str | None = None) -> dict[str, Any]:
+def protocol_options(target: InventoryHost, ca_trust_path: str | None = None) -> dict[str, Any]:
     """pywinrm's Protocol arguments for a target (its ``ansible_winrm_*`` settings)."""
     settings = target.winrm
     endpoint = target.endpoint
@@ -41,7 +41,7 @@ def protocol_options(target: Target, ca_trust_path: str | None = None) -> dict[s
     return options
 
 
-def collect_windows(target: Target, options: Any, job: Job) -> RemoteEvidence:
+def collect_windows(target: InventoryHost, options: Any, job: Job) -> RemoteEvidence:
     text = run_winrm(target, windows_script(), options.winrm_ca_trust_path, job)
     try:
         return windows_evidence(parse_document(text))
@@ -49,7 +49,7 @@ def collect_windows(target: Target, options: Any, job: Job) -> RemoteEvidence:
         raise HostFailure(Outcome.PARTIAL, f"the collector's output is not usable: {exc}") from exc
 
 
-def run_winrm(target: Target, script: str, ca_trust_path: str | None, job: Job) -> str:
+def run_winrm(target: InventoryHost, script: str, ca_trust_path: str | None, job: Job) -> str:
     import requests
     import winrm
     from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError
@@ -97,7 +97,7 @@ def _run(protocol: Any, script: str, job: Job) -> str:
     return stdout.decode("utf-8", errors="replace")
 
 
-def _certificate_fingerprint(target: Target) -> str | None:
+def _certificate_fingerprint(target: InventoryHost) -> str | None:
     """SHA-256 of the certificate the host showed (to compare with the one on the machine)."""
     try:
         pem = ssl.get_server_certificate((target.endpoint.address, target.endpoint.port),

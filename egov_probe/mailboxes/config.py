@@ -8,8 +8,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
 
-from ..spec import Spec, at_least, expect, one_of
-from ..yamlsource import load_yaml
+from ..core.spec import Spec, at_least, expect, one_of
+from ..core.yamlsource import load_yaml
 
 CONFIG_RESOURCE = "mailbox_naming.yml"
 TEMPLATE_FIELDS = ("given", "initials", "family", "family_initial", "middle_initials",

@@ -1,7 +1,8 @@
 """Bind passwords: from an ansible-vault file, an environment variable or a prompt.
 
 Never from the command line (it would show in the process list). A password is held in a
-``Secret`` whose repr and str are masked, so it cannot reach a log or a report by accident.
+``Secret`` (``egov_probe.core.secret``) whose repr and str are masked, so it cannot reach a log
+or a report by accident.
 """
 
 from __future__ import annotations
@@ -13,28 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional
 
-from ..errors import InputError
+from ..core.errors import InputError
+from ..core.secret import Secret
 
 VAULT_PASSWORD_FILE_ENV = "ANSIBLE_VAULT_PASSWORD_FILE"
 READ_PASSWORD_ENV = "EGOV_LDAP_BIND_PASSWORD"
 WRITE_PASSWORD_ENV = "EGOV_LDAP_WRITE_PASSWORD"
-
-
-class Secret:
-    """A password: ``reveal()`` gives it; printing or logging the object shows ``********``."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 from urllib.parse import urlsplit
 
-from ..units import Unit
+from ..core.secret import Secret
+from ..core.units import Unit
 from .config import DirectoryLayout
-from .credentials import Secret
 
 DEFAULT_PORTS = {"ldap": 389, "ldaps": 636}
 PAGE_SIZE = 200

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..checks.messages import text
-from ..report_io import write_json_atomic, write_text_atomic
+from ..core.atomic import write_json_atomic, write_text_atomic
+from ..core.messages import text
 from .directory import NewEntry
 from .review import MailboxOutcome, UnitReview
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..units import Unit
+from ..core.units import Unit
 from .config import MailboxConfig
 from .directory import Directory, NewEntry
 from .naming import NameParts

@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-from ..clock import utc_text
-from ..units import Unit
+from ..core.clock import utc_text
+from ..core.units import Unit
 from .config import DisabledMarker, MailboxConfig, NamingRule
 from .directory import Directory, DirectoryEntry
 from .naming import address, normalise_name, propose_local_part

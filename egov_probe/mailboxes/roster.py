@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
-from ..errors import InputError
-from ..units import Unit
+from ..core.errors import InputError
+from ..core.units import Unit
 from .naming import fold, normalise_name
 
 HEADER_SEARCH_ROWS = 10

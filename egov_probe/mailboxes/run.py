@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..checks.messages import text
-from ..clock import utc_now
-from ..errors import InputError
-from ..report_io import write_json_atomic
-from ..units import Unit, find_unit
+from ..core.atomic import write_json_atomic
+from ..core.clock import utc_now
+from ..core.errors import InputError
+from ..core.messages import text
+from ..core.units import Unit, find_unit
 from .config import MailboxConfig
 from .credentials import PasswordSource, read_password
 from .directory import (Directory, DirectoryAddress, DirectoryError, TlsSettings,
@@ -23,7 +23,7 @@ from .roster import Officer, load_rosters
 
 @dataclass(frozen=True)
 class ReviewRequest:
-    """Everything one run needs; ``egov_probe.commands_mailboxes`` builds it from the options."""
+    """Everything one run needs; ``egov_probe.commands.mailboxes`` builds it from the options."""
 
     rosters: tuple[Path, ...]
     address: DirectoryAddress

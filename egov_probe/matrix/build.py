@@ -18,9 +18,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from ..checks.messages import text
-from ..model import Text
-from ..plan import Plan
+from ..core.messages import text
+from ..core.model import Text
+from ..core.plan import Plan
 from ..store.queries import StoredCheck, StoredHost, StoredMailboxReview
 from .inventory import UnitInfo
 

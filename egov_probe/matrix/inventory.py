@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..units import Unit, load_units_csv, units_from_inventory
+from ..core.units import Unit, load_units_csv, units_from_inventory
 
 DEFAULT_INVENTORY = Path("inventory")
 

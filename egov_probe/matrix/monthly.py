@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from ..plan import Phase, Plan
+from ..core.plan import Phase, Plan
 from ..store.db import Database
 from .build import Matrix, MatrixFilter, Row
 from .inventory import UnitInfo

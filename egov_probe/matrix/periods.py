@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 

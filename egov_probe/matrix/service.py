@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..clock import utc_now, utc_text
-from ..plan import Plan
+from ..core.clock import utc_now, utc_text
+from ..core.plan import Plan
 from ..store.db import Database
 from ..store.queries import latest_hosts, latest_mailbox_reviews
 from .build import Matrix, MatrixFilter, build_matrix

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from ..report_io import write_atomic_with, write_json_atomic, write_text_atomic
+from ..core.atomic import write_atomic_with, write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:  # the matrix package is imported only when a matrix is written
     from ..matrix.build import Matrix

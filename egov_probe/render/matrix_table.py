@@ -7,7 +7,7 @@ import io
 from dataclasses import asdict
 from typing import Any
 
-from ..checks.messages import text
+from ..core.messages import text
 from ..matrix.build import AREAS, Item, Matrix, Row
 
 FORMAT_ID = "egov-probe-matrix/1.0"

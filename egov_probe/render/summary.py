@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import Report, Status
+from ..core.model import Report, Status
 
 LABELS = {
     "vi": {

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 DEFAULT_STORE = "egov-store.sqlite"
 _DDL = {
@@ -71,20 +71,13 @@ class Database:
         self.connection.close()
 
 
-def open_database(target: str | Path | None = None) -> Database:
-    """``postgresql://...`` for PostgreSQL, else an SQLite file (created if missing).
-
-    Migrations are applied on opening, in order, and recorded in the database.
-    """
-    from .migrations import migrate
-
+def connect(target: str | Path | None = None) -> Database:
+    """``postgresql://...`` for PostgreSQL, else an SQLite file (created if missing), as it is:
+    ``egov_probe.store.open_database`` also brings its schema up to date."""
     target = str(target or DEFAULT_STORE)
     if target.startswith(("postgresql://", "postgres://")):
-        database = _open_postgresql(target)
-    else:
-        database = _open_sqlite(Path(target.removeprefix("sqlite:///")))
-    migrate(database)
-    return database
+        return _open_postgresql(target)
+    return _open_sqlite(Path(target.removeprefix("sqlite:///")))
 
 
 def _open_sqlite(path: Path) -> Database:

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
-from ..clock import utc_now
+from ..core.clock import utc_now
 from .db import Database
 from .prepare import Prepared, Rejected, Rules, prepare_document
 from .quarantine import Quarantine
-from .sources import BadArchive, Item, discover, ignored_files
+from .sources import BadArchive, SourceDocument, discover, ignored_files
 from .writer import DUPLICATE, IMPORTED, store_batch
 
 PARALLEL_FROM = 400  # documents; below this, worker processes cost more than they save
@@ -63,7 +63,8 @@ def import_paths(database: Database, paths: Iterable[Path], unit_ids: Iterable[s
     return summary
 
 
-def _import_batch(database: Database, batch: list[tuple[Item | BadArchive, Prepared | str]],
+def _import_batch(database: Database,
+                  batch: list[tuple[SourceDocument | BadArchive, Prepared | str]],
                   quarantine: Quarantine, summary: ImportSummary) -> None:
     """Store the batch's valid documents in one transaction, then quarantine the rest."""
     valid = [(item, outcome) for item, outcome in batch if isinstance(outcome, Prepared)]
@@ -81,7 +82,7 @@ def _import_batch(database: Database, batch: list[tuple[Item | BadArchive, Prepa
             summary.quarantined.append((item.origin, reason, str(target)))
 
 
-def _prepare_all(items: list[Item | BadArchive], rules: Rules,
+def _prepare_all(items: list[SourceDocument | BadArchive], rules: Rules,
                  parallel_from: int) -> Iterator[Prepared | str]:
     """Each item prepared, or the reason it is rejected (a string), in the items' order."""
     prepare = functools.partial(_prepare_item, rules=rules)
@@ -94,7 +95,7 @@ def _prepare_all(items: list[Item | BadArchive], rules: Rules,
         yield from pool.imap(prepare, items, chunksize=_CHUNK)
 
 
-def _prepare_item(item: Item | BadArchive, rules: Rules) -> Prepared | str:
+def _prepare_item(item: SourceDocument | BadArchive, rules: Rules) -> Prepared | str:
     try:
         if isinstance(item, BadArchive):
             return item.reason

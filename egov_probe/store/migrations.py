@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..clock import utc_now, utc_text
+from ..core.clock import utc_now, utc_text
 from .db import Database
 
 

@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..clock import utc_text
-from ..model import SCHEMA_VERSION
+from ..core.clock import utc_text
+from ..core.model import SCHEMA_VERSION
 from .validation import mailbox_review_problems, report_problems
 
 FUTURE_TOLERANCE = dt.timedelta(hours=1)

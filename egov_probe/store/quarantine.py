@@ -6,8 +6,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..clock import utc_now, utc_text
-from .sources import BadArchive, Item
+from ..core.clock import utc_now, utc_text
+from .sources import BadArchive, SourceDocument
 
 REASON_SUFFIX = ".reason.txt"
 
@@ -16,11 +16,11 @@ REASON_SUFFIX = ".reason.txt"
 class Quarantine:
     folder: Path
 
-    def put(self, item: Item | BadArchive, reason: str) -> tuple[Path, str]:
+    def put(self, item: SourceDocument | BadArchive, reason: str) -> tuple[Path, str]:
         """Move a bad file (or copy a bad zip member out of its zip) here, with
         ``<name>.reason.txt``; returns where it went and the reason as written."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        if isinstance(item, Item) and item.member is not None:
+        if isinstance(item, SourceDocument) and item.member is not None:
             target = self._free_name(f"{item.path.stem}__{Path(item.member).name}")
             try:
                 target.write_bytes(item.read())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..model import Text
+from ..core.model import Text
 from .db import Database
 
 _LATEST_REPORTS = """WITH latest AS (

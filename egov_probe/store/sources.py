@@ -1,4 +1,4 @@
-"""Where reports come from: files, folders (a USB stick) and zip files, one item per document."""
+"""Where reports come from: files, folders (a USB stick) and zip files, one SourceDocument each."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 DOCUMENT_SUFFIX = ".json"
 ARCHIVE_SUFFIX = ".zip"
 
 
 @dataclass(frozen=True)
-class Item:
+class SourceDocument:
     """One document to import: a file, or a member of a zip file."""
 
     path: Path
@@ -43,7 +43,8 @@ class BadArchive:
         return str(self.path)
 
 
-def discover(paths: Iterable[Path], skip: Optional[Path] = None) -> Iterator[Item | BadArchive]:
+def discover(paths: Iterable[Path], skip: Optional[Path] = None
+             ) -> Iterator[SourceDocument | BadArchive]:
     """Every ``.json`` file and every ``.json`` member of a ``.zip`` under ``paths``, sorted.
 
     ``skip`` (the quarantine folder) is never read again.
@@ -61,7 +62,7 @@ def discover(paths: Iterable[Path], skip: Optional[Path] = None) -> Iterator[Ite
             if file.suffix.lower() == ARCHIVE_SUFFIX:
                 yield from _archive_items(file)
             elif file.suffix.lower() == DOCUMENT_SUFFIX or not path.is_dir():
-                yield Item(file)
+                yield SourceDocument(file)
 
 
 def ignored_files(paths: Iterable[Path], skip: Optional[Path] = None) -> list[Path]:
@@ -76,7 +77,7 @@ def ignored_files(paths: Iterable[Path], skip: Optional[Path] = None) -> list[Pa
     return found
 
 
-def _archive_items(file: Path) -> Iterator[Item | BadArchive]:
+def _archive_items(file: Path) -> Iterator[SourceDocument | BadArchive]:
     try:
         with zipfile.ZipFile(file) as archive:
             names = sorted(info.filename for info in archive.infolist()
@@ -85,7 +86,7 @@ def _archive_items(file: Path) -> Iterator[Item | BadArchive]:
         yield BadArchive(file, f"not a readable zip file: {exc}")
         return
     for name in names:
-        yield Item(file, name)
+        yield SourceDocument(file, name)
 
 
 def _inside(path: Path, folder: Path) -> bool:

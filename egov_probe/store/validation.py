@@ -2,7 +2,7 @@
 
 With the ``jsonschema-rs`` package installed, valid documents are recognised about 15 times
 faster (it matters for bulk imports); the messages for an invalid one always come from
-``jsonschema`` (``egov_probe.report_io.validation_errors`` for reports).
+``jsonschema`` (``egov_probe.core.report_file.validation_errors`` for reports).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import Any, Callable, Optional
 
-from ..report_io import report_schema, schema_problems, validation_errors
+from ..core.report_file import report_schema, schema_problems, validation_errors
 
 MAILBOX_SCHEMA = "mailbox_review.schema.json"
 

@@ -14,7 +14,7 @@ import pytest
 from serverstack import BIN, ROOT, SPLIT, make_stack
 
 from checks.netprobe import http_get
-from egov_probe.report_io import validation_errors
+from egov_probe.core.report_file import validation_errors
 from tests.servers.ca import TestCA
 
 pytestmark = pytest.mark.servers

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import yaml
 
-from egov_probe.policy import Policy, default_policy_path, load_policy
+from egov_probe.judge.policy import Policy, default_policy_path, load_policy
 
 
 def write_policy(folder: Path, *, network: Optional[dict] = None,

@@ -1,25 +1,19 @@
-"""The local audit: collect this machine's facts, judge them, and build the report."""
+"""The audit's sections: each collects one area's facts and judges them under the policy."""
 
 from __future__ import annotations
 
-import platform
-import socket
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from . import __version__
-from .checks.browsers import judge_browsers
-from .checks.system import fact_of_check, judge_system
-from .clock import local_offset_text, utc_now, utc_text
-from .facts.base import Fact, collect_timed
-from .facts.browser_types import BrowserInstall
-from .facts.system import SYSTEM_COLLECTORS
-from .model import CheckResult, HostIdentity, OsInfo, PolicyRef, Report
-from .policy import Policy
-from .units import Unit
+from ..core.model import CheckResult
+from ..facts.base import Fact, collect_timed
+from ..facts.browser_types import BrowserInstall
+from ..facts.system import SYSTEM_COLLECTORS
+from ..judge.browsers import judge_browsers
+from ..judge.policy import Policy
+from ..judge.system import fact_of_check, judge_system
 
 
 @dataclass
@@ -63,12 +57,12 @@ class BrowserScan:
 
 def local_browsers() -> BrowserScan:
     if sys.platform == "win32":
-        from .facts.browsers_windows import scan_windows_browsers
-        from .facts.winsource import LiveWindowsSource
+        from ..facts.browsers_windows import scan_windows_browsers
+        from ..facts.winsource import LiveWindowsSource
         scan = scan_windows_browsers(LiveWindowsSource())
         return BrowserScan(list(scan.browsers), scan.as_fact(),
                            [f"{p.user or p.sid}: {p.reason}" for p in scan.unreadable_profiles])
-    from .facts.browsers_linux import collect_linux_browsers
+    from ..facts.browsers_linux import collect_linux_browsers
     browsers = collect_linux_browsers()
     return BrowserScan(browsers, {"browsers": [b.as_fact() for b in browsers]})
 
@@ -89,8 +83,8 @@ def default_sections() -> list[Section]:
 
 def network_section(policy: Policy) -> SectionResult:
     """The endpoints (DNS, TCP v4/v6, TLS, HTTP), IPv6 and the clock (category ``clock``)."""
-    from .checks.network import judge_network
-    from .facts.network import collect_network, local_proxy_settings
+    from ..facts.network import collect_network, local_proxy_settings
+    from ..judge.network import judge_network
 
     facts = collect_network(policy.section("network"), local_proxy_settings())
     return SectionResult("network", facts.as_dict(),
@@ -98,9 +92,9 @@ def network_section(policy: Policy) -> SectionResult:
 
 
 def signature_section(policy: Policy) -> SectionResult:
-    from .checks.signature import judge_signature
-    from .facts.network import local_proxy_settings
-    from .facts.signature import collect_signature
+    from ..facts.network import local_proxy_settings
+    from ..facts.signature import collect_signature
+    from ..judge.signature import judge_signature
 
     facts = collect_signature(policy.section("signature"), policy.section("network"),
                               local_proxy_settings())
@@ -111,8 +105,8 @@ def signature_section(policy: Policy) -> SectionResult:
 def mailbox_section(login: Any) -> Section:
     """The official mailbox for ``login`` (a ``facts.mailbox.MailboxLogin``, or None)."""
     def section(policy: Policy) -> SectionResult:
-        from .checks.mailbox import judge_mailbox
-        from .facts.mailbox import collect_mailbox
+        from ..facts.mailbox import collect_mailbox
+        from ..judge.mailbox import judge_mailbox
 
         rules = policy.section("mailbox")
         probes = collect_mailbox(rules, login, policy.section("network").get("ca_file")) \
@@ -130,32 +124,3 @@ def audit_sections(*, network: bool = False, mailbox: Any = None) -> list[Sectio
     if mailbox is not None:
         sections.append(mailbox_section(mailbox))
     return sections
-
-
-def run_audit(policy: Policy, *, unit: Optional[Unit] = None, officer: Optional[str] = None,
-              sections: Optional[list[Section]] = None, transport: str = "local") -> Report:
-    """Audit this machine: every section in turn, one report."""
-    started = utc_now()
-    results = [section(policy) for section in (sections or default_sections())]
-    finished = utc_now()
-    facts = {result.name: result.facts for result in results}
-    return Report(
-        report_id=uuid.uuid4().hex,
-        host=HostIdentity(hostname=socket.gethostname(), kind="workstation",
-                          unit_id=unit.unit_id if unit else None, officer=officer,
-                          os=_os_info(facts)),
-        policy=PolicyRef(id=policy.policy_id, sha256=policy.sha256, path=policy.path),
-        started_at=utc_text(started), finished_at=utc_text(finished),
-        utc_offset=local_offset_text(started), transport=transport,
-        probe_version=__version__, facts=facts,
-        checks=[check for result in results for check in result.checks],
-    )
-
-
-def _os_info(facts: dict) -> Optional[OsInfo]:
-    os_fact = facts.get("system", {}).get("os")
-    if not os_fact:
-        return None
-    value = os_fact["value"]
-    return OsInfo(name=value["name"], version=value["version"], build=value["build"],
-                  arch=platform.machine())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from ..core import messages
+from ..core.model import CheckResult, Evidence, Status
 from ..facts.net_types import Step
 from ..facts.signature import SignatureFacts, TrustStore
-from ..model import CheckResult, Evidence, Status
-from . import messages
 from .network import judge_endpoint
 
 def judge_vgca_root(store: TrustStore, rules: Mapping) -> CheckResult:

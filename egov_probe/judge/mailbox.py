@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
+from ..core import messages
+from ..core.model import CheckResult, Evidence, Status
 from ..facts.mailbox import MailboxLogin, MailProbe
-from ..facts.net_types import Target
-from ..model import CheckResult, Evidence, Status
-from . import messages
+from ..facts.net_types import ServiceUrl
 
 TITLES = {"submission": "mailbox.submission", "imap": "mailbox.imap"}
 EXPECTED = {"submission": "EHLO → STARTTLS (verified) → EHLO → AUTH → QUIT",
@@ -20,7 +20,7 @@ EXPECTED = {"submission": "EHLO → STARTTLS (verified) → EHLO → AUTH → QU
 
 
 def judge_mail(probe: MailProbe, user: str) -> CheckResult:
-    target = Target.from_url(probe.url)
+    target = ServiceUrl.from_url(probe.url)
     check = CheckResult(
         id=f"mailbox.{probe.service}", category="mailbox",
         title=messages.text(TITLES[probe.service], port=target.port),
@@ -47,7 +47,7 @@ def _observed_ok(probe: MailProbe) -> str:
 
 def not_checked(service: str, url: str, user: Optional[str], env: str) -> CheckResult:
     """No user given: skipped. A user but no password: an error saying how to give one."""
-    target = Target.from_url(url)
+    target = ServiceUrl.from_url(url)
     check = CheckResult(id=f"mailbox.{service}", category="mailbox",
                         title=messages.text(TITLES[service], port=target.port),
                         status=Status.SKIPPED, expected=EXPECTED[service],

@@ -6,10 +6,10 @@ import platform
 import sys
 from typing import Any
 
-from . import __version__
-from .clock import utc_now, utc_text
-from .facts.base import collect_timed
-from .facts.system import SYSTEM_COLLECTORS
+from .. import __version__
+from ..core.clock import utc_now, utc_text
+from ..facts.base import collect_timed
+from ..facts.system import SYSTEM_COLLECTORS
 
 
 def collect_evidence() -> dict[str, Any]:
@@ -21,12 +21,12 @@ def collect_evidence() -> dict[str, Any]:
         "errors": errors,
     }
     if sys.platform == "win32":
-        from .facts.browsers_windows import scan_windows_browsers
-        from .facts.winsource import LiveWindowsSource, RecordingWindowsSource, dump_evidence
+        from ..facts.browsers_windows import scan_windows_browsers
+        from ..facts.winsource import LiveWindowsSource, RecordingWindowsSource, dump_evidence
         recorder = RecordingWindowsSource(LiveWindowsSource(), origin=data["_origin"])
         data["browsers"] = scan_windows_browsers(recorder).as_fact()
         data["windows"] = dump_evidence(recorder)
     else:
-        from .facts.browsers_linux import collect_linux_browsers
+        from ..facts.browsers_linux import collect_linux_browsers
         data["browsers"] = {"browsers": [b.as_fact() for b in collect_linux_browsers()]}
     return data

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .facts.system import format_offset
-
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
@@ -19,3 +17,10 @@ def utc_text(moment: dt.datetime) -> str:
 def local_offset_text(moment: dt.datetime) -> str:
     offset = moment.astimezone().utcoffset() or dt.timedelta(0)
     return format_offset(int(offset.total_seconds()))
+
+
+def format_offset(seconds: int) -> str:
+    """``+07:00`` for 25200 seconds east of UTC."""
+    sign = "+" if seconds >= 0 else "-"
+    minutes = abs(seconds) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"

@@ -14,11 +14,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .errors import InputError
-from .facts.browser_types import BROWSER_NAMES
-from .spec import Spec, at_least, expect, one_of
-from .versions import policy_version_problem
-from .yamlsource import YamlDocument, load_yaml, parse_yaml
+from ..core.errors import InputError
+from ..core.spec import Spec, at_least, expect, one_of
+from ..core.versions import policy_version_problem
+from ..core.yamlsource import YamlDocument, load_yaml, parse_yaml
+from ..facts.browser_types import BROWSER_NAMES
 
 DEFAULT_POLICY = "policy.yml"
 
@@ -48,7 +48,7 @@ def _url(value: Any) -> Optional[str]:
 
 
 def _unit_id_problem(value: Any) -> Optional[str]:
-    from .units import load_units_csv, unknown_unit_message  # the shipped pilot units
+    from ..core.units import load_units_csv, unknown_unit_message  # the shipped pilot units
 
     known = [unit.unit_id for unit in load_units_csv()]
     return None if value in known else unknown_unit_message(value, known)
@@ -80,13 +80,13 @@ def _readable_file(value: Any) -> Optional[str]:
 _SERVERS = Spec(types=(list,), items=Spec(types=(str,), check=_server_address))
 
 def _endpoint_target(value: Any) -> Optional[str]:
-    from .facts.net_types import Target
+    from ..facts.net_types import ServiceUrl
 
     url = value.get("url") if isinstance(value, dict) else None
     if _url(url) is not None:
         return None  # the url key's own check says what is wrong
     try:
-        Target.from_url(url)
+        ServiceUrl.from_url(url)
     except ValueError as exc:
         return f"url: {exc}"
     return None

@@ -6,24 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli import DEFAULT_OUT  # one default folder for reports and reviews
-from .errors import InputError
+from ..core.errors import InputError
+from .common import DEFAULT_OUT, add_unit_source_args, load_units
 
 EXIT_ALL_WORKING, EXIT_SOME_LACKING, EXIT_INPUT, EXIT_DIRECTORY = 0, 1, 2, 3
+NAME = "mailboxes"
+HELP = ("rà soát hòm thư công vụ của cán bộ theo thư mục LDAP của tỉnh / check every "
+        "officer's official mailbox against the provincial directory (exit 0 all working, "
+        "1 some lacking, 2 input error, 3 directory error)")
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    from .cli import add_command
-
-    add_command(commands, "mailboxes", _arguments, cmd_mailboxes,
-                "rà soát hòm thư công vụ của cán bộ theo thư mục LDAP của tỉnh / check every "
-                "officer's official mailbox against the provincial directory (exit 0 all working, "
-                "1 some lacking, 2 input error, 3 directory error)")
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    from .cli import _unit_source_args
-    from .mailboxes.credentials import READ_PASSWORD_ENV, WRITE_PASSWORD_ENV
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..mailboxes.credentials import READ_PASSWORD_ENV, WRITE_PASSWORD_ENV
 
     parser.add_argument("rosters", nargs="+", type=Path, metavar="ROSTER",
                         help="danh sách cán bộ / officer roster (.csv UTF-8 or .xlsx)")
@@ -59,13 +53,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lang", choices=("vi", "en"), default="vi", help="ngôn ngữ / language")
     parser.add_argument("--debug-log", type=Path, metavar="FILE",
                         help="write the LDAP library's detailed log here (passwords hidden)")
-    _unit_source_args(parser)
+    add_unit_source_args(parser)
 
 
-def cmd_mailboxes(args: argparse.Namespace) -> int:
-    from .checks.messages import text
-    from .mailboxes.directory import DirectoryError
-    from .mailboxes.run import run_review
+def run(args: argparse.Namespace) -> int:
+    from ..core.messages import text
+    from ..mailboxes.directory import DirectoryError
+    from ..mailboxes.run import run_review
 
     _need("ldap3", "egov-probe[directory]")
     if args.vault_file:
@@ -97,11 +91,10 @@ def _need(module: str, extra: str) -> None:
 
 def review_request(args: argparse.Namespace):
     """The run the options ask for; bad options are InputErrors naming the option."""
-    from .cli import load_units
-    from .mailboxes.config import load_config
-    from .mailboxes.credentials import READ_PASSWORD_ENV, WRITE_PASSWORD_ENV, PasswordSource
-    from .mailboxes.directory import DirectoryAddress, TlsSettings
-    from .mailboxes.run import ReviewRequest
+    from ..mailboxes.config import load_config
+    from ..mailboxes.credentials import READ_PASSWORD_ENV, WRITE_PASSWORD_ENV, PasswordSource
+    from ..mailboxes.directory import DirectoryAddress, TlsSettings
+    from ..mailboxes.run import ReviewRequest
 
     try:
         address = DirectoryAddress.parse(args.directory)

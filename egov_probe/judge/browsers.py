@@ -6,11 +6,11 @@ import re
 import unicodedata
 from typing import Sequence
 
+from ..core import messages
+from ..core.model import CheckResult, Status
+from ..core.versions import at_least, version_key
 from ..facts.browser_types import BrowserInstall
-from ..model import CheckResult, Status
-from ..policy import Policy
-from ..versions import at_least, version_key
-from . import messages
+from .policy import Policy
 
 
 def judge_browsers(browsers: list[BrowserInstall], policy: Policy, duration_ms: float,

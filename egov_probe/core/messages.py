@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from ..model import Text
+from .model import Text
 
 MESSAGES_PREFIX = "messages"
 # libyaml when PyYAML has it: the catalogue is read on every audit.

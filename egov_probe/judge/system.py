@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
+from ..core import messages
+from ..core.model import CheckResult, Status
 from ..facts.base import Fact
-from ..model import CheckResult, Status
-from ..policy import Policy
-from . import messages
+from .policy import Policy
 from .thresholds import expected_text, judge
 
 # check id -> (fact name, policy key) for the numeric checks.

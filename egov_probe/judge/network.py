@@ -9,10 +9,10 @@ from __future__ import annotations
 import statistics
 from typing import Any, Mapping, Optional
 
-from ..facts.net_types import ProbeResult, Step, Target
+from ..core import messages
+from ..core.model import CheckResult, Evidence, Status, Text
+from ..facts.net_types import ProbeResult, ServiceUrl, Step
 from ..facts.network import NetworkFacts
-from ..model import CheckResult, Evidence, Status, Text
-from . import messages
 from .thresholds import expected_text, judge
 
 ENDPOINT_KEY = "network.endpoint"
@@ -116,7 +116,7 @@ def _status_ok(status: int, endpoint: Mapping) -> bool:
 
 def _values(result: ProbeResult, endpoint: Mapping, rules: Mapping) -> dict:
     """Everything a diagnosis sentence may name."""
-    target = Target.from_url(result.url)
+    target = ServiceUrl.from_url(result.url)
     values: dict[str, Any] = {"host": target.host, "port": target.port, "url": result.url,
                               "name": (endpoint.get("name") or {}).get("vi") or endpoint["id"],
                               "minimum": rules.get("tls_min_version", "1.2"),
@@ -138,7 +138,7 @@ def _status_text(endpoint: Mapping) -> str:
 
 
 def _expected(endpoint: Mapping, rules: Mapping, any_status: bool) -> str:
-    target = Target.from_url(endpoint["url"])
+    target = ServiceUrl.from_url(endpoint["url"])
     steps = ["DNS", "TCP"]
     if target.uses_tls:
         steps.append(f"TLS ≥ {rules.get('tls_min_version', '1.2')}")

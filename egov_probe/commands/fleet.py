@@ -9,8 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from .cli import DEFAULT_OUT, EXIT_NOT_READY, EXIT_READY, add_command
-from .errors import InputError
+from ..core.errors import InputError
+from .common import DEFAULT_OUT, EXIT_NOT_READY, EXIT_READY
 
 EXIT_INTERRUPTED = 130
 PASSWORD_ENV = "EGOV_FLEET_PASSWORD"
@@ -19,16 +19,13 @@ INSECURE_WARNING = (
     "có thể mạo danh máy trạm và nhận mật khẩu.\n"
     "!!! WARNING: SSH host keys are NOT verified (--insecure-skip-host-key-check): anyone on "
     "the path can impersonate a workstation and receive its password.\n\n")
+NAME = "fleet"
+HELP = ("khảo sát các máy trạm trong kho Ansible qua SSH/WinRM / audit the inventory's "
+        "workstations over SSH and WinRM (exit 0 all ready, 1 some not, 2 input error, "
+        "130 interrupted)")
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    add_command(commands, "fleet", _fleet_args, cmd_fleet,
-                "khảo sát các máy trạm trong kho Ansible qua SSH/WinRM / audit the inventory's "
-                "workstations over SSH and WinRM (exit 0 all ready, 1 some not, 2 input error, "
-                "130 interrupted)")
-
-
-def _fleet_args(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("-i", "--inventory", type=Path, action="append", metavar="INVENTORY",
         help="Ansible inventory file or folder (repeatable)")
@@ -71,18 +68,18 @@ def _since(text: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def cmd_fleet(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.print_collector:
-        from .fleet.linux import collector_script
+        from ..fleet.linux import collector_script
         sys.stdout.write(collector_script())
         return EXIT_READY
     if not args.inventory:
         raise InputError("an inventory is required (-i INVENTORY)", field="-i")
     if args.forks < 1:
         raise InputError(f"expected a positive number, found {args.forks}", field="--forks")
-    from .fleet.inventory import VaultOptions, load_targets
-    from .fleet.progress import Progress
-    from .fleet.runner import run_fleet
+    from ..fleet.inventory import VaultOptions, load_targets
+    from ..fleet.progress import Progress
+    from ..fleet.runner import run_fleet
 
     targets = load_targets(args.inventory, args.limit, VaultOptions(
         tuple(args.vault_password_file), tuple(args.vault_id), args.ask_vault_pass),
@@ -91,7 +88,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         sys.stderr.write(INSECURE_WARNING)
     progress = Progress(len(targets), sys.stderr, args.lang)
     if args.from_evidence:
-        from .fleet.ansible_path import import_evidence
+        from ..fleet.ansible_path import import_evidence
         result = import_evidence(targets, _settings(args), progress, args.from_evidence)
     else:
         result = run_fleet(targets, _settings(args), progress)
@@ -99,7 +96,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
 
 
 def _password(args: argparse.Namespace):
-    from .fleet.target import Secret
+    from ..core.secret import Secret
 
     if args.ask_pass:
         return Secret(getpass.getpass("Mật khẩu đăng nhập / login password: "))
@@ -108,9 +105,9 @@ def _password(args: argparse.Namespace):
 
 
 def _settings(args: argparse.Namespace):
-    from .fleet.collect import TransportOptions
-    from .fleet.runner import FleetSettings
-    from .fleet.ssh import SshOptions, default_known_hosts
+    from ..fleet.collect import TransportOptions
+    from ..fleet.runner import FleetSettings
+    from ..fleet.ssh import SshOptions, default_known_hosts
 
     ssh = SshOptions(known_hosts=tuple(args.known_hosts or default_known_hosts()),
                      check_host_keys=not args.insecure_skip_host_key_check,
@@ -121,7 +118,7 @@ def _settings(args: argparse.Namespace):
 
 
 def _print_result(result, lang: str) -> int:
-    from .fleet.progress import LABELS
+    from ..fleet.progress import LABELS
 
     index = 1 if lang == "en" else 0
     for name in sorted(result.reports):

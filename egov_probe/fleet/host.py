@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from ..mailboxes.credentials import Secret
-from ..model import Outcome
+from ..core.model import Outcome
+from ..core.secret import Secret
 
-__all__ = ["Secret", "Endpoint", "WinrmSettings", "Target", "HostFailure", "Job"]
+__all__ = ["Endpoint", "WinrmSettings", "InventoryHost", "HostFailure", "Job"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class WinrmSettings:
 
 
 @dataclass(frozen=True)
-class Target:
+class InventoryHost:
     """One inventory host: how to reach it and which unit it belongs to."""
 
     name: str
@@ -69,7 +69,7 @@ class HostFailure(Exception):
 class Job:
     """The audit of one host in progress: its deadline, and how to abort what it has open."""
 
-    def __init__(self, target: Target, deadline_s: float) -> None:
+    def __init__(self, target: InventoryHost, deadline_s: float) -> None:
         self.target = target
         self.deadline = time.monotonic() + deadline_s
         self.deadline_s = deadline_s

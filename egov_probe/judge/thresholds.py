@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..model import Status
+from ..core.model import Status
 
 
 def judge(value: float, rule: dict) -> tuple[Status, Optional[float]]:

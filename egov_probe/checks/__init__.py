@@ -1,1 +1,0 @@
-"""Checks judge collected facts against the policy; they read nothing from the machine."""
