@@ -128,6 +128,10 @@ def test_review_apply_twice_leaves_one_mailbox_per_officer(server, tmp_path):
     for name in ("Bùi Thị Lan", "Nguyễn Thị Minh Khai", "Ngô Thị Thúy Hà"):
         assert len(people_with(server, tmp_path, f"cn: {name}\n")) == 1, name
     assert len(people_with(server, tmp_path, "cn: Nguyễn Văn An\n")) == 3  # the namesake + 2
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "pw"]
+    for blob in [r.stdout + r.stderr for r in (first, second, third)] + \
+            [p.read_text("utf-8", "replace") for p in written]:
+        assert PASSWORDS["writer"] not in blob and PASSWORDS["reader"] not in blob
 
 
 def test_an_entry_without_mail_gets_the_mail_never_a_second_entry(server, tmp_path):
@@ -260,3 +264,44 @@ def test_an_xlsx_without_officers_and_a_ca_file_that_is_not_pem_are_bad_input(se
     assert bad_ca.returncode == 2, bad_ca.stderr
     assert f"{not_pem}: --ca-file: expected CA certificate(s) in PEM format" in bad_ca.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_the_server_refuses_a_mail_added_meanwhile_between_check_and_write(server, tmp_path):
+    """The modify carries an LDAP assertion (no mail yet): slapd itself refuses it if the entry
+    was given a mail after the plan was checked."""
+    from egov_probe.mailboxes.config import load_config
+    from egov_probe.mailboxes.credentials import Secret
+    from egov_probe.mailboxes.directory import DirectoryAddress, TlsSettings, open_directory
+
+    writer = open_directory(DirectoryAddress.parse(server.url), TlsSettings(str(server.ca_file)),
+                            WRITER_DN, Secret(PASSWORDS["writer"]), load_config().directory,
+                            write=True)
+    try:
+        dn = f"uid=bui.lan,{PEOPLE_DN}"
+        ldap_add(server, tmp_path, f"dn: {dn}\nchangetype: modify\nadd: mail\n"
+                                   "mail: lan.bui@nghean.gov.vn\n-\n")
+        assert not writer.add_mail(dn, "lanbt@nghean.gov.vn")
+        assert "assertionFailed" in writer.last_error
+        assert writer.read(dn).values("mail") == ("lan.bui@nghean.gov.vn",)
+        ldap_add(server, tmp_path, f"dn: {dn}\nchangetype: modify\ndelete: mail\n-\n")
+        assert writer.add_mail(dn, "lanbt@nghean.gov.vn")  # without a mail, it is added
+        assert writer.read(dn).values("mail") == ("lanbt@nghean.gov.vn",)
+    finally:
+        writer.close()
+
+
+def test_a_disabled_entry_without_mail_is_disabled_not_given_a_second_entry(server, tmp_path):
+    khoa = roster(tmp_path, "khoa.csv", "Hồ Văn Khoa,Văn hóa,xa-ma-thanh,,")
+    ldap_add(server, tmp_path, f"dn: uid=ho.khoa,{PEOPLE_DN}\nchangetype: add\n"
+                               "objectClass: inetOrgPerson\nuid: ho.khoa\n"
+                               "cn:: " + base64.b64encode("Hồ Văn Khoa".encode()).decode() +
+                               "\nsn: Ho\nou: xa-ma-thanh\n")
+    ldap_add(server, tmp_path, f"dn: uid=ho.khoa,{PEOPLE_DN}\nchangetype: modify\n"
+                               "add: objectClass\nobjectClass: shadowAccount\n-\n"
+                               "add: shadowExpire\nshadowExpire: 100\n-\n")
+    result = mailboxes(server, tmp_path / "r", rosters=(khoa,))
+    assert result.returncode == 1, result.stderr
+    review = json.loads(only(tmp_path / "r", ".json").read_text("utf-8"))
+    assert outcomes(review) == {("Hồ Văn Khoa", "Văn hóa"): ("disabled", None, None)}
+    assert "Hòm thư bị khóa: Hồ Văn Khoa (Văn hóa), — [shadowExpire: 100]" in result.stdout
+    assert json.loads(only(tmp_path / "r", ".plan").read_text("utf-8"))["changes"] == []
