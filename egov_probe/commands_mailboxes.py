@@ -57,6 +57,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="where proposed addresses are recorded until applied, so later runs "
                              "do not propose them again: the store (default: $EGOV_STORE or "
                              "egov-store.sqlite; postgresql://... without a password)")
+    parser.add_argument("--reserve-in", choices=("store", "directory"), default="store",
+                        help="nơi giữ địa chỉ đã đề xuất / where proposed addresses are held until "
+                             "applied: the store (default) or the directory (entries under "
+                             "directory.reservations_dn, written with --write-bind-dn)")
     parser.add_argument("--write-bind-dn", metavar="DN",
                         help="account allowed to add entries; password from --vault-file "
                              f"(--write-vault-key), ${WRITE_PASSWORD_ENV} or a prompt")
@@ -72,10 +76,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_mailboxes(args: argparse.Namespace) -> int:
     from .checks.messages import text
-    from .commands_store import _open_store
     from .mailboxes.directory import DirectoryError
     from .mailboxes.provision import PlanRefused
-    from .mailboxes.reservations import StoreReservations
     from .mailboxes.run import run_apply, run_review
 
     _need("ldap3", "egov-probe[directory]")
@@ -87,13 +89,12 @@ def cmd_mailboxes(args: argparse.Namespace) -> int:
         print(f"!!! {warning.vi}\n!!! {warning.en}", file=sys.stderr)
     if args.debug_log:
         _debug_log(args.debug_log)
-    reservations = StoreReservations(_open_store(args))
     try:
         if args.apply:
-            applied = run_apply(apply_request(args, reservations))
+            applied = run_apply(apply_request(args))
             sys.stdout.write(applied.summary(args.lang))
             return EXIT_ALL_WORKING
-        outcome = run_review(review_request(args, reservations))
+        outcome = run_review(review_request(args))
     except DirectoryError as exc:
         print(text("mailboxes.directory_error", error=exc).get(args.lang), file=sys.stderr)
         return EXIT_DIRECTORY
@@ -102,8 +103,6 @@ def cmd_mailboxes(args: argparse.Namespace) -> int:
         print("\n  - ".join(lines + [c.message(args.lang) for c in exc.conflicts]),
               file=sys.stderr)
         return EXIT_REFUSED
-    finally:
-        reservations.close()
     sys.stdout.write(outcome.summary(args.lang))
     return EXIT_ALL_WORKING if outcome.all_working else EXIT_SOME_LACKING
 
@@ -124,6 +123,9 @@ def _check_mode(args: argparse.Namespace) -> None:
         if not value:
             raise InputError(f"a review needs {option} (or --apply PLAN to apply a reviewed "
                              f"plan)", field=option)
+    if args.reserve_in == "directory" and not args.write_bind_dn:
+        raise InputError("--reserve-in directory needs --write-bind-dn (an account allowed to "
+                         "add entries under directory.reservations_dn)", field="--reserve-in")
 
 
 def _need(module: str, extra: str) -> None:
@@ -134,7 +136,7 @@ def _need(module: str, extra: str) -> None:
                          field=module)
 
 
-def review_request(args: argparse.Namespace, reservations):
+def review_request(args: argparse.Namespace):
     """The review the options ask for; bad options are InputErrors naming the option."""
     from .cli import load_units
     from .mailboxes.config import load_config
@@ -145,23 +147,36 @@ def review_request(args: argparse.Namespace, reservations):
         rosters=tuple(args.rosters), connection=_connection(args),
         read_account=_account(args, args.bind_dn, READ_PASSWORD_ENV, args.vault_key),
         out_dir=args.out, units=tuple(load_units(args.inventory)), unit_id=args.unit,
-        config=load_config(args.config), reservations=reservations, lang=args.lang)
+        config=load_config(args.config), open_store=_store_opener(args),
+        reserve_in=args.reserve_in, write_account=_write_account(args), lang=args.lang)
 
 
-def apply_request(args: argparse.Namespace, reservations):
+def apply_request(args: argparse.Namespace):
     """Applying the plan ``--apply`` names."""
     from .cli import load_units
     from .mailboxes.config import load_config
-    from .mailboxes.credentials import WRITE_PASSWORD_ENV
     from .mailboxes.run import ApplyRequest
 
     return ApplyRequest(
         plan=args.apply, connection=_connection(args) if args.directory else None,
-        tls=_tls(args),
-        write_account=_account(args, args.write_bind_dn, WRITE_PASSWORD_ENV,
-                               args.write_vault_key),
+        tls=_tls(args), write_account=_write_account(args),
         out_dir=args.out, units=tuple(load_units(args.inventory)),
-        config=load_config(args.config), reservations=reservations, lang=args.lang)
+        config=load_config(args.config), open_store=_store_opener(args), lang=args.lang)
+
+
+def _store_opener(args: argparse.Namespace):
+    """Opens the store (``--store``, ``$EGOV_STORE``) when proposals are to be held there."""
+    from .commands_store import _open_store
+
+    return lambda: _open_store(args)
+
+
+def _write_account(args: argparse.Namespace):
+    from .mailboxes.credentials import WRITE_PASSWORD_ENV
+
+    if not args.write_bind_dn:
+        return None
+    return _account(args, args.write_bind_dn, WRITE_PASSWORD_ENV, args.write_vault_key)
 
 
 def _connection(args: argparse.Namespace):

@@ -305,3 +305,50 @@ def test_a_disabled_entry_without_mail_is_disabled_not_given_a_second_entry(serv
     assert outcomes(review) == {("Hồ Văn Khoa", "Văn hóa"): ("disabled", None, None)}
     assert "Hòm thư bị khóa: Hồ Văn Khoa (Văn hóa), — [shadowExpire: 100]" in result.stdout
     assert json.loads(only(tmp_path / "r", ".plan").read_text("utf-8"))["changes"] == []
+
+
+def test_proposals_can_be_held_in_the_directory_instead_of_the_store(server, tmp_path):
+    ldap_add(server, tmp_path, "dn: ou=reserved,dc=nghean,dc=gov,dc=vn\nchangetype: add\n"
+                               "objectClass: organizationalUnit\nou: reserved\n")
+    tien_thanh = roster(tmp_path, "tien_thanh.csv", "Nguyễn Thị Thanh Hà,Kế toán,xa-tien-thanh,,")
+    held = ("--reserve-in", "directory", "--write-bind-dn", WRITER_DN)
+    env = {"EGOV_LDAP_WRITE_PASSWORD": PASSWORDS["writer"]}
+    # two machines, each with a store of its own: the directory alone keeps them apart
+    first = mailboxes(server, tmp_path / "ma", "--unit", "xa-ma-thanh", *held, "--store",
+                      str(tmp_path / "one.sqlite"), env=env)
+    assert first.returncode == 1, first.stderr
+    second = mailboxes(server, tmp_path / "tien", *held, "--store", str(tmp_path / "two.sqlite"),
+                       rosters=(tien_thanh,), env=env)
+    assert second.returncode == 1, second.stderr
+    assert outcomes(json.loads(only(tmp_path / "tien", ".json").read_text("utf-8")))[
+        ("Nguyễn Thị Thanh Hà", "Kế toán")][2] == "hantt3@nghean.gov.vn"
+    reserved = people_with(server, tmp_path, "objectClass: account\n")
+    assert sorted(reserved) == sorted(f"dn: uid={local},ou=reserved,dc=nghean,dc=gov,dc=vn"
+                                      for local in ("khaintm", "hantt2", "annv2", "annv3",
+                                                    "hantt3"))
+    assert not list(tmp_path.glob("*.sqlite"))  # the stores were never used
+    for folder in ("ma", "tien"):
+        result = apply(server, only(tmp_path / folder, ".plan"), tmp_path / f"a-{folder}")
+        assert result.returncode == 0, result.stderr
+    assert people_with(server, tmp_path, "objectClass: account\n") == []  # applied: released
+    assert len(people_with(server, tmp_path, "uid: hantt3\n")) == 1
+
+
+def test_holding_proposals_in_the_directory_needs_the_write_account(server, tmp_path):
+    result = mailboxes(server, tmp_path / "r", "--reserve-in", "directory")
+    assert result.returncode == 2 and "--reserve-in directory needs --write-bind-dn" \
+        in result.stderr
+
+
+def test_a_plan_is_refused_when_the_officer_was_given_an_entry_meanwhile(server, tmp_path):
+    khai = roster(tmp_path, "khai.csv", "Nguyễn Thị Minh Khai,Văn hóa - Xã hội,xa-ma-thanh,,")
+    assert mailboxes(server, tmp_path / "r", rosters=(khai,)).returncode == 1
+    ldap_add(server, tmp_path, f"dn: uid=khai.ntm,{PEOPLE_DN}\nchangetype: add\n"
+                               "objectClass: inetOrgPerson\nuid: khai.ntm\ncn:: "
+                               + base64.b64encode("Nguyễn Thị Minh Khai".encode()).decode()
+                               + "\nsn: Nguyen\nou: xa-ma-thanh\nmail: khai.ntm@nghean.gov.vn\n")
+    result = apply(server, only(tmp_path / "r", ".plan"), tmp_path / "a")
+    assert result.returncode == 4
+    assert f"Nguyễn Thị Minh Khai đã có mục uid=khai.ntm,{PEOPLE_DN} trong thư mục từ sau lần " \
+           "rà soát" in result.stderr
+    assert people_with(server, tmp_path, "uid: khaintm\n") == []  # no second mailbox

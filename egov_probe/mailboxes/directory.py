@@ -100,23 +100,41 @@ class Directory:
         layout = self.layout
         if not layout.unit_attribute:
             return self._search(layout.person_filter)
-        unit_filter = "".join(f"({layout.unit_attribute}={_escape(v)})"
+        unit_filter = "".join(f"({layout.unit_attribute}={escape_filter(v)})"
                               for v in (unit.unit_id, unit.name_vi))
         return self._search(f"(&{layout.person_filter}(|{unit_filter}))")
 
     def entry_with_mail(self, address: str) -> Optional[DirectoryEntry]:
         found = self._search(f"(&{self.layout.person_filter}"
-                             f"({self.layout.mail_attribute}={_escape(address)}))")
+                             f"({self.layout.mail_attribute}={escape_filter(address)}))")
         return found[0] if found else None
 
     def local_part_taken(self, local_part: str, domain: str) -> bool:
         return bool(self.holders(local_part, domain))
 
     def holders(self, local_part: str, domain: str) -> list[DirectoryEntry]:
-        """The entries using ``local_part``: as their uid, or in their address at ``domain``."""
-        layout, local = self.layout, _escape(local_part)
-        return self._search(f"(|({layout.uid_attribute}={local})"
-                            f"({layout.mail_attribute}={local}@{_escape(domain)}))")
+        """The entries using ``local_part``: as their uid, or in their address at ``domain``
+        (not the reservations, see ``reservations``)."""
+        layout, local = self.layout, escape_filter(local_part)
+        return [e for e in self._search(f"(|({layout.uid_attribute}={local})"
+                                        f"({layout.mail_attribute}={local}@{escape_filter(domain)}))")
+                if not self.is_reservation(e.dn)]
+
+    def is_reservation(self, dn: str) -> bool:
+        under = self.layout.reservations_dn
+        return bool(under) and dn.lower().endswith("," + under.lower())
+
+    def search_under(self, base: str, ldap_filter: str, attributes: Iterable[str]
+                     ) -> list[DirectoryEntry]:
+        return self._search(ldap_filter, base=base, attributes=list(attributes))
+
+    def delete(self, dn: str) -> bool:
+        """Delete the entry at ``dn`` (a reservation); True also if it was already gone."""
+        if self._connection.delete(dn) or self._connection.result.get("description") == \
+                "noSuchObject":
+            return True
+        self.last_error = f"cannot delete {dn}: {_result_text(self._connection.result)}"
+        return False
 
     def read(self, dn: str) -> Optional[DirectoryEntry]:
         """The entry at ``dn``, or None if there is none."""
@@ -146,14 +164,14 @@ class Directory:
     def close(self) -> None:
         self._connection.unbind()
 
-    def _search(self, ldap_filter: str, base: Optional[str] = None, scope: str = "SUBTREE"
-                ) -> list[DirectoryEntry]:
+    def _search(self, ldap_filter: str, base: Optional[str] = None, scope: str = "SUBTREE",
+                attributes: Optional[list[str]] = None) -> list[DirectoryEntry]:
         """Every entry under the base matching ``ldap_filter``, page by page, sorted by DN."""
         import ldap3
 
         items = self._connection.extend.standard.paged_search(
             base or self.layout.base_dn, ldap_filter, search_scope=getattr(ldap3, scope),
-            attributes=self._attributes, paged_size=PAGE_SIZE, generator=False)
+            attributes=attributes or self._attributes, paged_size=PAGE_SIZE, generator=False)
         result = self._connection.result or {}
         if result.get("description") not in ("success", "noSuchObject"):
             raise DirectoryError(f"search {ldap_filter} failed: {_result_text(result)}")
@@ -182,7 +200,7 @@ def _assertion(ldap_filter: str) -> tuple[str, bool, bytes]:
     return ("1.3.6.1.1.12", True, encoder.encode(compile_filter(node.elements[0])))
 
 
-def _escape(value: str) -> str:
+def escape_filter(value: str) -> str:
     from ldap3.utils.conv import escape_filter_chars
 
     return escape_filter_chars(value)

@@ -77,6 +77,7 @@ class Plan:
     generated_at: str
     changes: tuple[Change, ...]
     officers: tuple[Officer, ...]  # the unit's roster, to review the unit again after applying
+    reserved_in: str = "store"     # where its addresses are held until applied (store|directory)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -85,17 +86,19 @@ class Plan:
         return {"schema_version": PLAN_VERSION, "kind": PLAN_KIND, "plan_id": self.plan_id,
                 "unit_id": self.unit_id, "directory": self.directory_url,
                 "generated_at": self.generated_at,
+                "reserved_in": self.reserved_in,
                 "changes": [c.to_dict() for c in self.changes],
                 "officers": [o.to_dict() for o in self.officers]}
 
 
-def build_plan(review: UnitReview, officers: Sequence[Officer], config: MailboxConfig) -> Plan:
+def build_plan(review: UnitReview, officers: Sequence[Officer], config: MailboxConfig,
+               reserved_in: str) -> Plan:
     """One change per officer found missing with a proposed address."""
     changes = tuple(_change(review.unit, item, config) for item in review.officers
                     if item.outcome is MailboxOutcome.MISSING and item.proposed_address)
     return Plan(plan_id=review.review_id, unit_id=review.unit.unit_id,
                 directory_url=review.directory_url, generated_at=review.generated_at,
-                changes=changes, officers=tuple(officers))
+                changes=changes, officers=tuple(officers), reserved_in=reserved_in)
 
 
 def _change(unit: Unit, item: OfficerReview, config: MailboxConfig) -> Change:
@@ -148,7 +151,8 @@ def load_plan(path: Path) -> Plan:
         return Plan(plan_id=data["plan_id"], unit_id=data["unit_id"],
                     directory_url=data["directory"], generated_at=data["generated_at"],
                     changes=tuple(Change.from_dict(c) for c in data["changes"]),
-                    officers=tuple(Officer.from_dict(o) for o in data["officers"]))
+                    officers=tuple(Officer.from_dict(o) for o in data["officers"]),
+                    reserved_in=data.get("reserved_in", "store"))
     except (KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"the plan is incomplete or was edited by hand ({exc!r}); review the "
                          f"unit again", path=str(path), field="--apply") from exc

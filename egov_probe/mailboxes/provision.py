@@ -18,7 +18,7 @@ from ..units import Unit
 from .config import MailboxConfig
 from .directory import Directory, DirectoryEntry, DirectoryError
 from .plan import ADD_ENTRY, Change, Plan
-from .review import has_name
+from .review import has_name, name_key
 
 TODO, DONE = "todo", "done"
 
@@ -72,7 +72,10 @@ def check_plan(plan: Plan, unit: Unit, directory: Directory, config: MailboxConf
                ) -> list[tuple[Change, str]]:
     """Each change with TODO or DONE; PlanRefused listing every conflict if any."""
     targets = {c.dn.lower() for c in plan.changes}
-    people = directory.people_of(unit)
+    people: dict[str, list[str]] = {}  # name_key → DNs of the unit's entries with that name
+    for entry in directory.people_of(unit):
+        for name in {name_key(v) for v in entry.values(config.directory.name_attribute)}:
+            people.setdefault(name, []).append(entry.dn)
     states, conflicts = [], []
     for change in plan.changes:
         state = (_check_entry(change, directory, config, people, targets)
@@ -87,7 +90,7 @@ def check_plan(plan: Plan, unit: Unit, directory: Directory, config: MailboxConf
 
 
 def _check_entry(change: Change, directory: Directory, config: MailboxConfig,
-                 people: Sequence[DirectoryEntry], targets: set[str]):
+                 people: dict[str, list[str]], targets: set[str]):
     layout = config.directory
     holders = directory.holders(change.local_part, config.naming.domain)
     ours = [h for h in holders if h.dn.lower() == change.dn.lower()
@@ -98,11 +101,10 @@ def _check_entry(change: Change, directory: Directory, config: MailboxConfig,
     if holders:
         return _taken(change, holders)
     known = {dn.lower() for dn in change.namesakes} | targets
-    for entry in people:
-        if entry.dn.lower() not in known and has_name(entry, change.officer.full_name,
-                                                       layout.name_attribute):
+    for dn in people.get(name_key(change.officer.full_name), []):
+        if dn.lower() not in known:
             return Conflict("mailboxes.conflict_new_entry",
-                            dict(name=change.officer.full_name, dn=entry.dn))
+                            dict(name=change.officer.full_name, dn=dn))
     return TODO
 
 

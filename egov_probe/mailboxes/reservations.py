@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Optional, Protocol
 
 from ..clock import utc_now, utc_text
+from ..errors import InputError
+from .directory import Directory, DirectoryError, NewEntry, escape_filter
 from .roster import Officer
 
 
@@ -73,3 +75,67 @@ class StoreReservations:
 
     def close(self) -> None:
         self._db.close()
+
+
+class DirectoryReservations:
+    """Reservations as entries ``uid=<local part>,<reservations_dn>`` (objectClass account, the
+    officer key in ``description``), written with the write account. The directory then answers
+    for every machine that reviews, store or no store."""
+
+    OBJECT_CLASSES = ("account",)
+
+    def __init__(self, directory: Directory) -> None:
+        if not directory.layout.reservations_dn:
+            raise InputError("--reserve-in directory needs directory.reservations_dn in the "
+                             "configuration (an organizational unit for proposed addresses)",
+                             field="--reserve-in")
+        self._directory = directory
+        self._base = directory.layout.reservations_dn
+
+    def holder(self, local_part: str) -> Optional[str]:
+        found = self._find(f"(uid={escape_filter(local_part)})")
+        return found[0][1] if found else None
+
+    def held_by(self, key: str) -> Optional[str]:
+        found = self._find(f"(description={escape_filter(key)})")
+        return found[0][0] if found else None
+
+    def reserve(self, local_part: str, officer: Officer, reference: str) -> bool:
+        key = officer_key(officer)
+        for local, _ in self._find(f"(description={escape_filter(key)})"):
+            if local != local_part:
+                self._delete(local)
+        if self.holder(local_part) is None:
+            entry = NewEntry(self._dn(local_part), self.OBJECT_CLASSES,
+                             {"uid": local_part, "description": key})
+            if not self._directory.add(entry) and self.holder(local_part) is None:
+                raise DirectoryError(f"{self._directory.last_error} (--reserve-in directory: "
+                                     f"does {self._base} exist, and may the write account add "
+                                     f"entries under it?)")
+        return self.holder(local_part) == key
+
+    def release(self, key: str) -> None:
+        for local, _ in self._find(f"(description={escape_filter(key)})"):
+            self._delete(local)
+
+    def consumed(self, local_part: str) -> None:
+        self._delete(local_part)
+
+    def close(self) -> None:
+        """The directory connection is the caller's to close."""
+
+    def _dn(self, local_part: str) -> str:
+        from ldap3.utils.dn import escape_rdn
+
+        return f"uid={escape_rdn(local_part)},{self._base}"
+
+    def _find(self, ldap_filter: str) -> list[tuple[str, str]]:
+        """(local part, officer key) of the reservations matching ``ldap_filter``."""
+        entries = self._directory.search_under(self._base, f"(&(objectClass=account){ldap_filter})",
+                                               ("uid", "description"))
+        return [(e.first("uid") or "", e.first("description") or "") for e in entries]
+
+    def _delete(self, local_part: str) -> None:
+        if not self._directory.delete(self._dn(local_part)):
+            raise DirectoryError(self._directory.last_error)
+

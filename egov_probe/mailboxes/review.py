@@ -161,19 +161,22 @@ def review_unit(unit: Unit, officers: Sequence[Officer], directory: Directory,
                 config: MailboxConfig, proposer: AddressProposer, directory_url: str,
                 now: dt.datetime) -> UnitReview:
     """Match each officer to at most one directory entry (each entry to at most one officer)."""
-    people = directory.people_of(unit)
+    name_attribute = directory.layout.name_attribute
+    by_name: dict[str, list[DirectoryEntry]] = {}
+    for entry in directory.people_of(unit):  # sorted by DN
+        for name in {name_key(v) for v in entry.values(name_attribute)}:
+            by_name.setdefault(name, []).append(entry)
     used: set[str] = set()
     reviews = []
     review_id = uuid.uuid4().hex
-    name_attribute = directory.layout.name_attribute
     for officer in officers:
-        entry = _match(officer, people, directory, used)
+        namesakes = by_name.get(name_key(officer.full_name), [])
+        entry = _match(officer, namesakes, directory, used)
         if entry is not None:
             used.add(entry.dn)
         judged = _judge(officer, entry, config, now.date())
         if judged.outcome is MailboxOutcome.MISSING:
-            namesakes = tuple(e.dn for e in people if _named(e, officer, name_attribute))
-            judged = dataclasses.replace(judged, namesakes=namesakes,
+            judged = dataclasses.replace(judged, namesakes=tuple(e.dn for e in namesakes),
                                          proposed_address=proposer.propose(officer, review_id))
         else:
             proposer.release(officer)
@@ -182,26 +185,28 @@ def review_unit(unit: Unit, officers: Sequence[Officer], directory: Directory,
                       directory_url=directory_url, officers=tuple(reviews))
 
 
-def _match(officer: Officer, people: Sequence[DirectoryEntry], directory: Directory,
+def _match(officer: Officer, namesakes: Sequence[DirectoryEntry], directory: Directory,
            used: set[str]) -> Optional[DirectoryEntry]:
-    name_attribute = directory.layout.name_attribute
+    """The entry with the roster's address if it has the officer's name, else the first entry
+    of his name not matched yet."""
     if officer.address:
         by_mail = directory.entry_with_mail(officer.address)
-        if by_mail and by_mail.dn not in used and _named(by_mail, officer, name_attribute):
+        if by_mail and by_mail.dn not in used and \
+                has_name(by_mail, officer.full_name, directory.layout.name_attribute):
             return by_mail
-    return next((e for e in people if e.dn not in used and _named(e, officer, name_attribute)),
-                None)
+    return next((e for e in namesakes if e.dn not in used), None)
 
 
-def _named(entry: DirectoryEntry, officer: Officer, name_attribute: str) -> bool:
-    return has_name(entry, officer.full_name, name_attribute)
+def name_key(name: str) -> str:
+    """How names are compared: normalised (NFC, no invisible characters, no look-alike
+    letters), without case."""
+    return normalise_name(name).casefold()
 
 
 def has_name(entry: DirectoryEntry, full_name: str, name_attribute: str) -> bool:
-    """The entry's name is ``full_name``, both normalised (NFC, no invisible characters, no
-    look-alike letters), without case."""
-    wanted = normalise_name(full_name).casefold()
-    return any(normalise_name(v).casefold() == wanted for v in entry.values(name_attribute))
+    """The entry's name is ``full_name`` (compared by ``name_key``)."""
+    wanted = name_key(full_name)
+    return any(name_key(v) == wanted for v in entry.values(name_attribute))
 
 
 def _judge(officer: Officer, entry: Optional[DirectoryEntry], config: MailboxConfig,

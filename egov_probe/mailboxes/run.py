@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from ..checks.messages import text
 from ..clock import utc_now
@@ -18,7 +18,7 @@ from .directory import Directory, DirectoryAddress, TlsSettings, open_directory
 from .outputs import UnitFiles, file_stem, summary_lines, write_unit_files
 from .plan import ADD_ENTRY, ADD_MAIL, Plan, build_plan, load_plan
 from .provision import Applied, apply_plan
-from .reservations import Reservations
+from .reservations import DirectoryReservations, Reservations, StoreReservations
 from .review import AddressProposer, UnitReview, review_unit
 from .roster import Officer, load_rosters
 
@@ -44,7 +44,9 @@ class ReviewRequest:
     units: tuple[Unit, ...]
     unit_id: Optional[str]
     config: MailboxConfig
-    reservations: Reservations
+    open_store: Callable[[], Any]   # the store's Database, opened only when used
+    reserve_in: str = "store"       # or "directory": then write_account holds the proposals
+    write_account: Optional[Account] = None
     lang: str = "vi"
 
 
@@ -59,7 +61,7 @@ class ApplyRequest:
     out_dir: Path
     units: tuple[Unit, ...]
     config: MailboxConfig
-    reservations: Reservations
+    open_store: Callable[[], Any]
     lang: str = "vi"
 
 
@@ -127,21 +129,24 @@ def run_review(request: ReviewRequest) -> RunOutcome:
     are proposed once across the run and recorded in ``request.reservations``."""
     groups = officers_by_unit(request)
     config, url = request.config, request.connection.address.url()
-    reader = _open(request.connection, request.read_account, config, write=False)
+    opened: list = []
     outcome = RunOutcome()
     try:
+        reader = _open(request.connection, request.read_account, config, False, opened)
+        writer = (_open(request.connection, request.write_account, config, True, opened)
+                  if request.reserve_in == "directory" else None)
+        reservations = _reservations(request.reserve_in, writer, request.open_store, opened)
         proposer = AddressProposer(config.naming, reader,
-                                   [o for _, group in groups for o in group],
-                                   request.reservations)
+                                   [o for _, group in groups for o in group], reservations)
         for unit, officers in groups:
             review = review_unit(unit, officers, reader, config, proposer, url, utc_now())
-            plan = build_plan(review, officers, config)
+            plan = build_plan(review, officers, config, request.reserve_in)
             outcome.reviews.append(review)
             outcome.plans.append(plan)
             outcome.files.append(write_unit_files(review, plan, config, request.out_dir,
                                                   request.lang))
     finally:
-        reader.close()
+        _close(opened)
     return outcome
 
 
@@ -156,15 +161,17 @@ def run_apply(request: ApplyRequest) -> ApplyOutcome:
                          path=str(request.plan), field="--directory")
     unit = find_unit(request.units, plan.unit_id)
     config = request.config
-    writer = _open(connection, request.write_account, config, write=True)
+    opened: list = []
     try:
+        writer = _open(connection, request.write_account, config, True, opened)
+        reservations = _reservations(plan.reserved_in, writer, request.open_store, opened)
         applied = apply_plan(plan, unit, writer, config)
         for change in plan.changes:
-            request.reservations.consumed(change.local_part)
-        proposer = AddressProposer(config.naming, writer, plan.officers, request.reservations)
+            reservations.consumed(change.local_part)
+        proposer = AddressProposer(config.naming, writer, plan.officers, reservations)
         review = review_unit(unit, list(plan.officers), writer, config, proposer, url, utc_now())
     finally:
-        writer.close()
+        _close(opened)
     path = Path(request.out_dir) / f"{file_stem(review)}.json"
     return ApplyOutcome(request.plan, applied, review, write_json_atomic(path, review.to_dict()))
 
@@ -176,9 +183,31 @@ def _plan_address(plan: Plan, path: Path) -> DirectoryAddress:
         raise InputError(str(exc), path=str(path), field="directory") from exc
 
 
-def _open(connection: Connection, account: Account, config: MailboxConfig, write: bool
-          ) -> Directory:
+def _reservations(where: str, writer: Optional[Directory], open_store: Callable[[], Any],
+                  opened: list) -> Reservations:
+    """Where proposals are held: the directory (with the write connection) or the store."""
+    if where == "directory" and writer is not None:
+        return DirectoryReservations(writer)
+    store = StoreReservations(open_store())
+    opened.append(store)
+    return store
+
+
+def _open(connection: Connection, account: Optional[Account], config: MailboxConfig,
+          write: bool, opened: list) -> Directory:
+    """Connect and bind with ``account``; the connection is added to ``opened``."""
+    if account is None:
+        raise InputError("writing to the directory needs --write-bind-dn",
+                         field="--write-bind-dn")
     bind_dn, source = account
     markers = [m.attribute for m in config.disabled_markers]
-    return open_directory(connection.address, connection.tls, bind_dn, read_password(source),
-                          config.directory, write=write, extra_attributes=markers)
+    directory = open_directory(connection.address, connection.tls, bind_dn,
+                               read_password(source), config.directory, write=write,
+                               extra_attributes=markers)
+    opened.append(directory)
+    return directory
+
+
+def _close(opened: list) -> None:
+    for resource in reversed(opened):
+        resource.close()
