@@ -216,11 +216,14 @@ def test_apply_needs_a_write_account_and_no_rosters(directory, tmp_path):
     assert result.returncode == 2 and "--apply needs --write-bind-dn" in result.stderr
     mixed = run_mailboxes(str(ROSTER), "--apply", str(plan), "--write-bind-dn", WRITER_DN)
     assert mixed.returncode == 2 and "--apply takes a reviewed plan, not rosters" in mixed.stderr
+    elsewhere = apply(directory, plan, tmp_path / "c", "--directory", directory.ldaps_url)
+    assert elsewhere.returncode == 2 and f"the plan was reviewed against {directory.url}, not " \
+        f"{directory.ldaps_url}" in elsewhere.stderr
     review = only(tmp_path, ".json")  # a review document is not a plan
     wrong = apply(directory, review, tmp_path / "b")
     assert wrong.returncode == 2 and "expected a plan written by `egov-probe mailboxes`" \
         in wrong.stderr and str(review) in wrong.stderr
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert not any((tmp_path / name).exists() for name in "abc")
 
 
 def test_ldaps_works_like_starttls(directory, tmp_path):
