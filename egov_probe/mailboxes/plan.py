@@ -61,6 +61,8 @@ class Change:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Change":
+        if data["action"] not in (ADD_ENTRY, ADD_MAIL):
+            raise KeyError(f"action {data['action']!r}")
         return cls(action=data["action"], dn=data["dn"], address=data["address"],
                    officer=Officer.from_dict(data["officer"]),
                    object_classes=tuple(data.get("object_classes") or ()),
