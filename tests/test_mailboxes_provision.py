@@ -188,7 +188,7 @@ def test_the_officers_own_roster_address_is_proposed_when_free(server, tmp_path)
         "tuannv@nghean.gov.vn", "tuannv2@nghean.gov.vn", "tuannv3@nghean.gov.vn"]
 
 
-def test_look_alike_and_invisible_characters_are_normalised_and_noted(server, tmp_path):
+def test_look_alike_and_invisible_characters_are_normalised_and_noted(server, tmp_path, probe):
     names = roster(tmp_path, "names.csv",
                    "\u00d0inh V\u0103n To\u00e0n,Văn thư,xa-ma-thanh,,",       # Ð U+00D0
                    "Trần Văn Bình\u200b,Chủ tịch UBND xã,xa-ma-thanh,,",          # zero-width
@@ -213,6 +213,9 @@ def test_look_alike_and_invisible_characters_are_normalised_and_noted(server, tm
     assert "U+00AD SOFT HYPHEN" in out and "U+FEFF ZERO WIDTH NO-BREAK SPACE" in out
     assert f"Tên đã được chuẩn hóa, cần sửa trong danh sách: Đinh Văn Toàn ({names}:2)" in \
         only(tmp_path / "r", ".plan.txt").read_text("utf-8")
+    imported = probe("import", str(tmp_path / "r"), "--store", str(tmp_path / "s.sqlite"))
+    assert imported.returncode == 0, imported.stderr  # the store takes the noted corrections
+    assert "đã nhập / imported 1," in imported.stdout
 
 
 def test_two_units_reviewed_in_sequence_propose_different_addresses(server, tmp_path):
