@@ -355,3 +355,16 @@ def test_a_plan_is_refused_when_the_officer_was_given_an_entry_meanwhile(server,
     assert f"Nguyễn Thị Minh Khai đã có mục uid=khai.ntm,{PEOPLE_DN} trong thư mục từ sau lần " \
            "rà soát" in result.stderr
     assert people_with(server, tmp_path, "uid: khaintm\n") == []  # no second mailbox
+
+
+def test_a_plan_is_refused_when_its_entry_changed_or_went_meanwhile(server, tmp_path):
+    lan = roster(tmp_path, "lan.csv", "Bùi Thị Lan,Văn thư,xa-ma-thanh,,")
+    assert mailboxes(server, tmp_path / "r", rosters=(lan,)).returncode == 1
+    plan, dn = only(tmp_path / "r", ".plan"), f"uid=bui.lan,{PEOPLE_DN}"
+    ldap_add(server, tmp_path, f"dn: {dn}\nchangetype: modify\nreplace: ou\nou: xa-tien-thanh\n-\n")
+    moved = apply(server, plan, tmp_path / "a")
+    assert moved.returncode == 4 and f"mục {dn} đã thay đổi từ lúc rà soát (ou)" in moved.stderr
+    ldap_add(server, tmp_path, f"dn: {dn}\nchangetype: delete\n")
+    gone = apply(server, plan, tmp_path / "a")
+    assert gone.returncode == 4 and f"mục {dn} không còn trong thư mục" in gone.stderr
+    assert people_with(server, tmp_path, "cn: Bùi Thị Lan\n") == []  # nothing was added
