@@ -54,7 +54,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="áp dụng kế hoạch đã duyệt / apply exactly this reviewed plan "
                              "(a *.plan file written by a review; needs --write-bind-dn)")
     parser.add_argument("--store", metavar="FILE|URL",
-                        help="where proposed addresses are recorded until applied, so later runs "
+                        help="kho ghi địa chỉ đã đề xuất / where proposed addresses are recorded "
+                             "until applied, so later runs "
                              "do not propose them again: the store (default: $EGOV_STORE or "
                              "egov-store.sqlite; postgresql://... without a password)")
     parser.add_argument("--reserve-in", choices=("store", "directory"), default="store",
