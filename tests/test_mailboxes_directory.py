@@ -44,6 +44,14 @@ def _start(tmp_path_factory, name: str) -> LdapServer:
     return LdapServer.start(tmp_path_factory.mktemp(name), PEOPLE, PASSWORDS)
 
 
+@pytest.fixture(autouse=True)
+def own_store(tmp_path_factory, monkeypatch):
+    """Each test records its proposed addresses in a store of its own (not ./egov-store.sqlite)."""
+    store = tmp_path_factory.mktemp("store") / "reservations.sqlite"
+    monkeypatch.setenv("EGOV_STORE", str(store))
+    return store
+
+
 @pytest.fixture(scope="module")
 def directory(tmp_path_factory):
     server = _start(tmp_path_factory, "slapd")
@@ -52,14 +60,27 @@ def directory(tmp_path_factory):
 
 
 def mailboxes(server: LdapServer, out: Path, *extra: str, env: dict | None = None,
-              url: str | None = None, ca: bool = True) -> subprocess.CompletedProcess:
-    args = [sys.executable, "-m", "egov_probe", "mailboxes", str(ROSTER),
-            "--directory", url or server.url, "--bind-dn", READER_DN, "--out", str(out), *extra]
-    if ca:
-        args += ["--ca-file", str(server.ca_file)]
+              url: str | None = None, ca: bool = True, rosters: tuple = (ROSTER,)
+              ) -> subprocess.CompletedProcess:
+    """A review of ``rosters`` (by default the Xã Mã Thành roster) with the read account."""
+    return run_mailboxes(*map(str, rosters), "--directory", url or server.url, "--bind-dn",
+                         READER_DN, "--out", str(out), *extra,
+                         *(["--ca-file", str(server.ca_file)] if ca else []), env=env)
+
+
+def apply(server: LdapServer, plan: Path, out: Path, *extra: str,
+          env: dict | None = None) -> subprocess.CompletedProcess:
+    """``--apply PLAN`` with the write account."""
+    return run_mailboxes("--apply", str(plan), "--write-bind-dn", WRITER_DN, "--ca-file",
+                         str(server.ca_file), "--out", str(out), *extra,
+                         env={"EGOV_LDAP_WRITE_PASSWORD": PASSWORDS["writer"], **(env or {})})
+
+
+def run_mailboxes(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PYTHONIOENCODING": "utf-8",
                 "EGOV_LDAP_BIND_PASSWORD": PASSWORDS["reader"], **(env or {})}
-    return subprocess.run(args, capture_output=True, text=True, encoding="utf-8", env=full_env,
+    return subprocess.run([sys.executable, "-m", "egov_probe", "mailboxes", *args],
+                          capture_output=True, text=True, encoding="utf-8", env=full_env,
                           stdin=subprocess.DEVNULL, timeout=120, check=False)
 
 
@@ -150,9 +171,12 @@ def _secret_file(folder: Path, value: str) -> Path:
 def test_apply_adds_the_entries_with_the_write_account(tmp_path_factory, tmp_path):
     server = _start(tmp_path_factory, "slapd-apply")
     try:
-        result = mailboxes(server, tmp_path, "--apply", "--write-bind-dn", WRITER_DN,
-                           env={"EGOV_LDAP_WRITE_PASSWORD": PASSWORDS["writer"]})
-        assert "Đã tạo 4 tài khoản hòm thư trong thư mục." in result.stdout, result.stderr
+        assert mailboxes(server, tmp_path / "review").returncode == 1
+        plan = only(tmp_path / "review", ".plan")
+        result = apply(server, plan, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert f"Đã áp dụng kế hoạch {plan}: tạo 4 mục mới, thêm địa chỉ vào 0 mục có sẵn, 0 " \
+               "thay đổi đã có từ trước." in result.stdout
         review = json.loads(only(tmp_path, ".json").read_text(encoding="utf-8"))
         assert review["summary"] == {"officers": 9, "working_mailbox": 7}
         assert {o["directory_address"] for o in review["officers"]} >= {
@@ -173,20 +197,33 @@ def test_nothing_is_written_without_apply_and_the_read_account_cannot_write(dire
                                                                             tmp_path):
     before = mailboxes(directory, tmp_path / "1")
     assert before.returncode == 1
-    refused = mailboxes(directory, tmp_path / "2", "--apply", "--write-bind-dn", READER_DN,
-                        env={"EGOV_LDAP_WRITE_PASSWORD": PASSWORDS["reader"]})
+    plan = only(tmp_path / "1", ".plan")
+    refused = apply(directory, plan, tmp_path / "2", "--write-bind-dn", READER_DN,
+                    env={"EGOV_LDAP_WRITE_PASSWORD": PASSWORDS["reader"]})
     assert refused.returncode == 3
-    assert "added 0 of the 4 entries of " in refused.stderr
-    assert "insufficientAccessRights" in refused.stderr
-    assert only(tmp_path / "2", ".ldif").read_text().count("changetype: add") == 4  # kept
+    assert "cannot add uid=khaintm,ou=people,dc=nghean,dc=gov,dc=vn: insufficientAccessRights" \
+        in refused.stderr and "after 0 entries added" in refused.stderr
+    assert only(tmp_path / "1", ".ldif").read_text().count("changetype: add") == 4  # kept
     after = mailboxes(directory, tmp_path / "3")
     review = json.loads(only(tmp_path / "3", ".json").read_text(encoding="utf-8"))
     assert review["summary"]["working_mailbox"] == 3  # the directory is unchanged
 
 
-def test_apply_needs_a_write_account(directory, tmp_path):
-    result = mailboxes(directory, tmp_path, "--apply")
+def test_apply_needs_a_write_account_and_no_rosters(directory, tmp_path):
+    mailboxes(directory, tmp_path)
+    plan = only(tmp_path, ".plan")
+    result = run_mailboxes("--apply", str(plan), "--out", str(tmp_path / "a"))
     assert result.returncode == 2 and "--apply needs --write-bind-dn" in result.stderr
+    mixed = run_mailboxes(str(ROSTER), "--apply", str(plan), "--write-bind-dn", WRITER_DN)
+    assert mixed.returncode == 2 and "--apply takes a reviewed plan, not rosters" in mixed.stderr
+    elsewhere = apply(directory, plan, tmp_path / "c", "--directory", directory.ldaps_url)
+    assert elsewhere.returncode == 2 and f"the plan was reviewed against {directory.url}, not " \
+        f"{directory.ldaps_url}" in elsewhere.stderr
+    review = only(tmp_path, ".json")  # a review document is not a plan
+    wrong = apply(directory, review, tmp_path / "b")
+    assert wrong.returncode == 2 and "expected a plan written by `egov-probe mailboxes`" \
+        in wrong.stderr and str(review) in wrong.stderr
+    assert not any((tmp_path / name).exists() for name in "abc")
 
 
 def test_ldaps_works_like_starttls(directory, tmp_path):
@@ -277,7 +314,8 @@ def test_the_password_from_ansible_vault_never_shows_in_outputs_logs_or_process_
     env.update(PYTHONIOENCODING="utf-8", ANSIBLE_VAULT_PASSWORD_FILE=str(password_file))
     args = [sys.executable, "-m", "egov_probe", "mailboxes", str(ROSTER), "--directory",
             server.url, "--bind-dn", READER_DN, "--ca-file", str(server.ca_file),
-            "--vault-file", str(vault_file), "--out", str(out), "--debug-log", str(log)]
+            "--vault-file", str(vault_file), "--out", str(out), "--debug-log", str(log),
+            "--store", str(tmp_path / "store.sqlite")]
     secret = PASSWORDS["reader"].encode()
     server.pause()  # the tool connects, then waits for slapd: look at it while it runs
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -296,7 +334,9 @@ def test_the_password_from_ansible_vault_never_shows_in_outputs_logs_or_process_
     review = json.loads(only(out, ".json").read_text(encoding="utf-8"))
     assert review["summary"]["working_mailbox"] == 3  # the vault's password did bind
     assert b"bind" in log.read_bytes().lower()  # the library did log the bind...
-    for blob in [stdout, stderr, log.read_bytes()] + [p.read_bytes() for p in out.iterdir()]:
+    files = [p for p in [*out.iterdir(), *tmp_path.glob("store.sqlite*")] if p.is_file()]
+    assert any(p.suffix == ".plan" for p in files) and any(p.suffix == ".sqlite" for p in files)
+    for blob in [stdout, stderr, log.read_bytes()] + [p.read_bytes() for p in files]:
         assert secret not in blob                   # ...but never the password
 
 

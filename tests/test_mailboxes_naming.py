@@ -8,7 +8,8 @@ import pytest
 
 from egov_probe.core.errors import InputError
 from egov_probe.mailboxes.config import load_config
-from egov_probe.mailboxes.naming import base_local_part, fold, normalise_name, propose_local_part
+from egov_probe.mailboxes.naming import (base_local_part, clean_text, fold, normalise_name,
+                                         propose_local_part)
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,25 @@ def test_decomposed_input_and_extra_spaces_give_the_same_address(rule):
     assert nfd != "Nguyễn Thị Thu Hà"
     assert normalise_name(nfd) == "Nguyễn Thị Thu Hà"
     assert base_local_part(rule, " " + nfd) == "hantt"
+
+
+@pytest.mark.parametrize("raw, expected, local, changed", [
+    ("\u00d0inh Văn Toàn", "Đinh Văn Toàn", "toandv", ["U+00D0 LATIN CAPITAL LETTER ETH → Đ"]),
+    ("\u00d0\u00f0", "Đđ", "dd", ["U+00D0", "U+00F0"]),            # cp1252's eth, both cases
+    ("Nguyễn Thị Thu Hà\u200b", "Nguyễn Thị Thu Hà", "hantt", ["U+200B ZERO WIDTH SPACE"]),
+    ("\ufeffLê Văn\u00ad Hùng", "Lê Văn Hùng", "hunglv", ["U+00AD SOFT HYPHEN", "U+FEFF"]),
+    ("Ng\u200cuy\u200dễn Văn A\u2060n", "Nguyễn Văn An", "annv", ["U+200C", "U+200D", "U+2060"]),
+    ("Тrần Văn Bình", "Trần Văn Bình", "binhtv", ["U+0422 CYRILLIC CAPITAL LETTER TE → T"]),
+    ("Nguyễn Thị Thu Hà", "Nguyễn Thị Thu Hà", "hantt", []),
+])
+def test_invisible_and_look_alike_characters_are_cleaned_and_each_change_noted(rule, raw, expected,
+                                                                              local, changed):
+    cleaned, notes = clean_text(raw)
+    assert cleaned == expected and normalise_name(raw) == expected
+    assert base_local_part(rule, raw) == local
+    assert len(notes) == len(changed)
+    for note, part in zip(notes, changed):
+        assert part in note
 
 
 def test_fold_removes_every_vietnamese_mark():

@@ -141,3 +141,24 @@ def test_ldif_encodes_vietnamese_in_base64_and_folds_long_lines():
     joined = lines[title][len("title:: "):] + "".join(l[1:] for l in lines[title + 1:]
                                                      if l.startswith(" "))
     assert base64.b64decode(joined).decode("utf-8") == long_title
+
+
+def test_a_plan_file_edited_into_another_kind_of_change_is_refused(tmp_path):
+    import json
+
+    from egov_probe.mailboxes.plan import load_plan
+
+    change = {"action": "delete_entry", "dn": "uid=x,ou=people", "address": "x@nghean.gov.vn",
+              "officer": {"full_name": "Hà", "position": "Văn thư", "unit_id": "xa-ma-thanh",
+                          "address": None, "phone": None, "source": "r.csv", "line": 2}}
+    plan = {"schema_version": "1.0", "kind": "mailbox_plan", "plan_id": "p", "unit_id":
+            "xa-ma-thanh", "directory": "ldap://127.0.0.1:389", "generated_at": "t",
+            "reserved_in": "store", "changes": [change], "officers": []}
+    path = tmp_path / "x.plan"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    with pytest.raises(InputError, match="delete_entry") as caught:
+        load_plan(path)
+    assert caught.value.path == str(path) and caught.value.field == "--apply"
+    change["action"] = "add_mail"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    assert load_plan(path).changes[0].officer.full_name == "Hà"

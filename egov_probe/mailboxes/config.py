@@ -40,6 +40,7 @@ class DirectoryLayout:
     uid_attribute: str
     object_classes: tuple[str, ...]
     timeout_seconds: float
+    reservations_dn: Optional[str] = None  # --reserve-in directory: where proposals are held
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ SPEC = Spec(keys={
         "unit_value": Spec(types=(str,), required=True, check=one_of("unit_id", "name_vi")),
         "object_classes": _WORDS,
         "timeout_seconds": Spec(types=(float,), required=True, check=at_least(1)),
+        "reservations_dn": Spec(types=(str,), nullable=True),
     }),
     "disabled_markers": Spec(types=(list,), required=True, items=Spec(keys={
         "attribute": _TEXT,

@@ -74,6 +74,15 @@ class NewEntry:
     attributes: dict[str, str]
 
 
+@dataclass(frozen=True)
+class NewMail:
+    """A mail address added to an existing entry (an LDIF ``changetype: modify``)."""
+
+    dn: str
+    attribute: str
+    address: str
+
+
 class Directory:
     """An open, bound connection with the searches the review needs."""
 
@@ -91,19 +100,46 @@ class Directory:
         layout = self.layout
         if not layout.unit_attribute:
             return self._search(layout.person_filter)
-        unit_filter = "".join(f"({layout.unit_attribute}={_escape(v)})"
+        unit_filter = "".join(f"({layout.unit_attribute}={escape_filter(v)})"
                               for v in (unit.unit_id, unit.name_vi))
         return self._search(f"(&{layout.person_filter}(|{unit_filter}))")
 
     def entry_with_mail(self, address: str) -> Optional[DirectoryEntry]:
         found = self._search(f"(&{self.layout.person_filter}"
-                             f"({self.layout.mail_attribute}={_escape(address)}))")
+                             f"({self.layout.mail_attribute}={escape_filter(address)}))")
         return found[0] if found else None
 
     def local_part_taken(self, local_part: str, domain: str) -> bool:
-        layout, local = self.layout, _escape(local_part)
-        return bool(self._search(f"(|({layout.uid_attribute}={local})"
-                                 f"({layout.mail_attribute}={local}@{_escape(domain)}))"))
+        return bool(self.holders(local_part, domain))
+
+    def holders(self, local_part: str, domain: str) -> list[DirectoryEntry]:
+        """The entries using ``local_part``: as their uid, or in their address at ``domain``
+        (not the reservations, see ``reservations``)."""
+        layout, local = self.layout, escape_filter(local_part)
+        return [e for e in self._search(f"(|({layout.uid_attribute}={local})"
+                                        f"({layout.mail_attribute}={local}@{escape_filter(domain)}))")
+                if not self.is_reservation(e.dn)]
+
+    def is_reservation(self, dn: str) -> bool:
+        under = self.layout.reservations_dn
+        return bool(under) and dn.lower().endswith("," + under.lower())
+
+    def search_under(self, base: str, ldap_filter: str, attributes: Iterable[str]
+                     ) -> list[DirectoryEntry]:
+        return self._search(ldap_filter, base=base, attributes=list(attributes))
+
+    def delete(self, dn: str) -> bool:
+        """Delete the entry at ``dn`` (a reservation); True also if it was already gone."""
+        if self._connection.delete(dn) or self._connection.result.get("description") == \
+                "noSuchObject":
+            return True
+        self.last_error = f"cannot delete {dn}: {_result_text(self._connection.result)}"
+        return False
+
+    def read(self, dn: str) -> Optional[DirectoryEntry]:
+        """The entry at ``dn``, or None if there is none."""
+        found = self._search("(objectClass=*)", base=dn, scope="BASE")
+        return found[0] if found else None
 
     def add(self, entry: NewEntry) -> bool:
         """Add ``entry``; False (and ``last_error`` says why) if the directory refuses it."""
@@ -112,16 +148,30 @@ class Directory:
         self.last_error = f"cannot add {entry.dn}: {_result_text(self._connection.result)}"
         return False
 
+    def add_mail(self, dn: str, address: str) -> bool:
+        """Give the entry at ``dn`` the mail ``address``, only if it still has no mail (an LDAP
+        assertion, RFC 4528, checked by the server in the same operation); False (and
+        ``last_error`` says why) if refused."""
+        from ldap3 import MODIFY_ADD
+
+        attribute = self.layout.mail_attribute
+        if self._connection.modify(dn, {attribute: [(MODIFY_ADD, [address])]},
+                                   controls=[_assertion(f"(!({attribute}=*))")]):
+            return True
+        self.last_error = f"cannot add {address} to {dn}: {_result_text(self._connection.result)}"
+        return False
+
     def close(self) -> None:
         self._connection.unbind()
 
-    def _search(self, ldap_filter: str) -> list[DirectoryEntry]:
+    def _search(self, ldap_filter: str, base: Optional[str] = None, scope: str = "SUBTREE",
+                attributes: Optional[list[str]] = None) -> list[DirectoryEntry]:
         """Every entry under the base matching ``ldap_filter``, page by page, sorted by DN."""
-        from ldap3 import SUBTREE
+        import ldap3
 
         items = self._connection.extend.standard.paged_search(
-            self.layout.base_dn, ldap_filter, search_scope=SUBTREE, attributes=self._attributes,
-            paged_size=PAGE_SIZE, generator=False)
+            base or self.layout.base_dn, ldap_filter, search_scope=getattr(ldap3, scope),
+            attributes=attributes or self._attributes, paged_size=PAGE_SIZE, generator=False)
         result = self._connection.result or {}
         if result.get("description") not in ("success", "noSuchObject"):
             raise DirectoryError(f"search {ldap_filter} failed: {_result_text(result)}")
@@ -139,7 +189,18 @@ def _entry(item: dict) -> DirectoryEntry:
     return DirectoryEntry(dn=item["dn"], attributes=attributes)
 
 
-def _escape(value: str) -> str:
+def _assertion(ldap_filter: str) -> tuple[str, bool, bytes]:
+    """The LDAP assertion control (RFC 4528): the server refuses the operation unless the entry
+    matches ``ldap_filter``."""
+    from ldap3.operation.search import compile_filter, parse_filter
+    from pyasn1.codec.ber import encoder
+
+    node = parse_filter(ldap_filter, None, auto_escape=True, auto_encode=True, validator=None,
+                        check_names=False)
+    return ("1.3.6.1.1.12", True, encoder.encode(compile_filter(node.elements[0])))
+
+
+def escape_filter(value: str) -> str:
     from ldap3.utils.conv import escape_filter_chars
 
     return escape_filter_chars(value)

@@ -13,11 +13,46 @@ from typing import Callable
 from .config import NamingRule
 
 _NOT_DECOMPOSED = str.maketrans({"đ": "d", "Đ": "D"})  # đ has no combining form in Unicode
+# Characters that print as nothing: zero-width space/joiners, word joiner, BOM, soft hyphen...
+INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u2061\u2062"
+                      "\u2063\u2064")
+# Look-alikes of Vietnamese letters: what a cp1252 mis-decoding or a copied Cyrillic letter leaves.
+LOOK_ALIKES = {
+    "\u00d0": "\u0110", "\u00f0": "\u0111",      # Ð ð (Icelandic eth) → Đ đ
+    "\u0189": "\u0110", "\u0256": "\u0111",      # Ɖ ɖ (African D) → Đ đ
+    "\u0410": "A", "\u0412": "B", "\u0415": "E", "\u041a": "K", "\u041c": "M", "\u041d": "H",
+    "\u041e": "O", "\u0420": "P", "\u0421": "C", "\u0422": "T", "\u0425": "X", "\u0430": "a",
+    "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c", "\u0443": "y", "\u0445": "x",
+    "\u0456": "i", "\u0406": "I",                  # Cyrillic letters shaped like Latin ones
+}
 
 
 def normalise_name(name: str) -> str:
-    """NFC, single spaces, no leading or trailing space: how names are compared and stored."""
-    return " ".join(unicodedata.normalize("NFC", name).split())
+    """NFC, single spaces, no leading or trailing space, invisible characters removed and
+    look-alikes replaced: how names are compared and stored."""
+    return clean_text(name)[0]
+
+
+def clean_text(text: str) -> tuple[str, tuple[str, ...]]:
+    """``text`` as stored, and each change made that a person should correct at the source:
+    invisible characters removed, look-alikes replaced. (NFC and spaces are not noted: they look
+    the same.)"""
+    notes = []
+    invisible = sorted({c for c in text if c in INVISIBLE})
+    for char in invisible:
+        notes.append(f"bỏ ký tự ẩn / removed invisible {_describe(char)}")
+    kept = "".join(c for c in text if c not in INVISIBLE)
+    composed = unicodedata.normalize("NFC", kept)
+    for char in sorted({c for c in composed if c in LOOK_ALIKES}):
+        notes.append(f"thay / replaced {_describe(char)} → {_describe(LOOK_ALIKES[char])}")
+    replaced = unicodedata.normalize("NFC", "".join(LOOK_ALIKES.get(c, c) for c in composed))
+    return " ".join(replaced.split()), tuple(notes)
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    shown = char if char.isprintable() and char not in INVISIBLE else ""
+    return " ".join(part for part in (shown, f"U+{ord(char):04X}", name) if part)
 
 
 def fold(text: str) -> str:

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 from ..core.errors import InputError
 from ..core.units import Unit
-from .naming import fold, normalise_name
+from .naming import clean_text, fold, normalise_name
 
 HEADER_SEARCH_ROWS = 10
 REQUIRED = ("full_name", "position", "unit")
@@ -33,6 +33,18 @@ class Officer:
     phone: Optional[str]
     source: str
     line: int
+    # what was corrected while reading (invisible characters, look-alike letters), per field:
+    # the roster should be fixed at its source
+    corrections: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"full_name": self.full_name, "position": self.position, "unit_id": self.unit_id,
+                "address": self.address, "phone": self.phone, "source": self.source,
+                "line": self.line, "corrections": list(self.corrections)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Officer":
+        return cls(**{**data, "corrections": tuple(data.get("corrections") or ())})
 
 
 @dataclass(frozen=True)
@@ -185,17 +197,19 @@ def _officers_of(table: _Table, units: Sequence[Unit], columns: dict[str, tuple[
     for line, cells in table.rows[start + 1:]:
         if not _has_data(cells):
             continue
-        values = {f: normalise_name(cells[i]) if i < len(cells) else "" for f, i in where.items()}
+        cleaned = {f: clean_text(cells[i]) if i < len(cells) else ("", ()) for f, i in where.items()}
+        values = {f: value for f, (value, _) in cleaned.items()}
         values.setdefault("unit", default_unit or "")
-        officer, bad = _officer(values, units, table.source, line)
+        corrections = tuple(f"{f}: {note}" for f, (_, notes) in cleaned.items() for note in notes)
+        officer, bad = _officer(values, units, table.source, line, corrections)
         problems += bad
         if officer:
             officers.append(officer)
     return officers, problems
 
 
-def _officer(values: dict[str, str], units: Sequence[Unit], source: str, line: int
-             ) -> tuple[Optional[Officer], list[Problem]]:
+def _officer(values: dict[str, str], units: Sequence[Unit], source: str, line: int,
+             corrections: tuple[str, ...] = ()) -> tuple[Optional[Officer], list[Problem]]:
     problems = [Problem(source, line, field, message)
                 for field, message in _field_problems(values, units)]
     if problems:
@@ -203,7 +217,8 @@ def _officer(values: dict[str, str], units: Sequence[Unit], source: str, line: i
     return Officer(full_name=values["full_name"], position=values["position"],
                    unit_id=_find_unit(units, values["unit"]).unit_id,
                    address=values.get("address", "").lower() or None,
-                   phone=values.get("phone") or None, source=source, line=line), []
+                   phone=values.get("phone") or None, source=source, line=line,
+                   corrections=corrections), []
 
 
 def _field_problems(values: dict[str, str], units: Sequence[Unit]) -> Iterator[tuple[str, str]]:

@@ -58,6 +58,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             document TEXT NOT NULL)""",
         "CREATE INDEX mailbox_reviews_unit ON mailbox_reviews (unit_id, generated_at)",
     )),
+    Migration(3, "mailbox addresses proposed, not yet applied (issue 18)", (
+        # one row per proposed local part; officer_key: unit|name|position (casefolded)
+        """CREATE TABLE mailbox_reservations (
+            local_part TEXT PRIMARY KEY,
+            officer_key TEXT NOT NULL,
+            unit_id TEXT NOT NULL,
+            full_name TEXT NOT NULL,
+            position TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            reserved_at TEXT NOT NULL)""",
+        "CREATE INDEX mailbox_reservations_officer ON mailbox_reservations (officer_key)",
+    )),
 )
 
 
