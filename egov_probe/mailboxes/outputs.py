@@ -14,7 +14,7 @@ from ..core.messages import text
 from ..core.atomic import write_json_atomic, write_text_atomic
 from .config import MailboxConfig
 from .directory import NewEntry, NewMail
-from .plan import ADD_ENTRY, PLAN_SUFFIX, Plan
+from .plan import ADD_ENTRY, PLAN_SUFFIX, ProvisioningPlan
 from .review import MailboxOutcome, UnitReview
 
 LDIF_WIDTH = 76
@@ -36,7 +36,7 @@ def file_stem(review: UnitReview) -> str:
     return f"mailboxes_{review.unit.unit_id}_{stamp}Z_{review.review_id[:8]}"
 
 
-def write_unit_files(review: UnitReview, plan: Plan, config: MailboxConfig, out_dir: Path,
+def write_unit_files(review: UnitReview, plan: ProvisioningPlan, config: MailboxConfig, out_dir: Path,
                      lang: str) -> UnitFiles:
     """One unit's review JSON and its plan: the plan itself (for ``--apply``), the readable
     list, the LDIF and the CSV, each written atomically."""
@@ -67,7 +67,7 @@ def ldif_text(records: Sequence[Union[NewEntry, NewMail]]) -> str:
     return "version: 1\n\n" + "\n".join(blocks)
 
 
-def plan_text(review: UnitReview, plan: Plan, plan_path: Path, lang: str) -> str:
+def plan_text(review: UnitReview, plan: ProvisioningPlan, plan_path: Path, lang: str) -> str:
     """The plan as a person reviews it: one numbered line per change, then the name
     corrections to make in the roster, then how to apply it."""
     unit = review.unit
@@ -109,7 +109,7 @@ def _ldif_safe(value: str) -> bool:
             and not value.endswith(" "))
 
 
-def csv_text(review: UnitReview, plan: Plan) -> str:
+def csv_text(review: UnitReview, plan: ProvisioningPlan) -> str:
     """The officers to give a mailbox, one row each (UTF-8 with BOM, for Excel)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -72,7 +72,7 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Plan:
+class ProvisioningPlan:
     plan_id: str                  # the review's id: one plan per review
     unit_id: str
     directory_url: str
@@ -94,11 +94,11 @@ class Plan:
 
 
 def build_plan(review: UnitReview, officers: Sequence[Officer], config: MailboxConfig,
-               reserved_in: str) -> Plan:
+               reserved_in: str) -> ProvisioningPlan:
     """One change per officer found missing with a proposed address."""
     changes = tuple(_change(review.unit, item, config) for item in review.officers
                     if item.outcome is MailboxOutcome.MISSING and item.proposed_address)
-    return Plan(plan_id=review.review_id, unit_id=review.unit.unit_id,
+    return ProvisioningPlan(plan_id=review.review_id, unit_id=review.unit.unit_id,
                 directory_url=review.directory_url, generated_at=review.generated_at,
                 changes=changes, officers=tuple(officers), reserved_in=reserved_in)
 
@@ -133,7 +133,7 @@ def new_entry(unit: Unit, review: OfficerReview, config: MailboxConfig) -> NewEn
                     object_classes=layout.object_classes, attributes=attributes)
 
 
-def load_plan(path: Path) -> Plan:
+def load_plan(path: Path) -> ProvisioningPlan:
     """A plan file written by a review; anything else is an InputError naming the file."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -150,7 +150,7 @@ def load_plan(path: Path) -> Plan:
         raise InputError(f"expected plan format {PLAN_VERSION}, found "
                          f"{data.get('schema_version')!r}", path=str(path), field="--apply")
     try:
-        return Plan(plan_id=data["plan_id"], unit_id=data["unit_id"],
+        return ProvisioningPlan(plan_id=data["plan_id"], unit_id=data["unit_id"],
                     directory_url=data["directory"], generated_at=data["generated_at"],
                     changes=tuple(Change.from_dict(c) for c in data["changes"]),
                     officers=tuple(Officer.from_dict(o) for o in data["officers"]),

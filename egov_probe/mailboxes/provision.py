@@ -17,7 +17,7 @@ from ..core.messages import text
 from ..core.units import Unit
 from .config import MailboxConfig
 from .directory import Directory, DirectoryEntry, DirectoryError
-from .plan import ADD_ENTRY, Change, Plan
+from .plan import ADD_ENTRY, Change, ProvisioningPlan
 from .review import has_name, name_key
 
 TODO, DONE = "todo", "done"
@@ -49,7 +49,7 @@ class Applied:
     already: list[str] = field(default_factory=list)    # DNs already as planned
 
 
-def apply_plan(plan: Plan, unit: Unit, directory: Directory, config: MailboxConfig) -> Applied:
+def apply_plan(plan: ProvisioningPlan, unit: Unit, directory: Directory, config: MailboxConfig) -> Applied:
     """Check every change, then make those not made yet; raises PlanRefused (nothing written) or
     DirectoryError (the directory refused a write: what was done is said)."""
     states = check_plan(plan, unit, directory, config)
@@ -68,7 +68,7 @@ def apply_plan(plan: Plan, unit: Unit, directory: Directory, config: MailboxConf
     return done
 
 
-def check_plan(plan: Plan, unit: Unit, directory: Directory, config: MailboxConfig
+def check_plan(plan: ProvisioningPlan, unit: Unit, directory: Directory, config: MailboxConfig
                ) -> list[tuple[Change, str]]:
     """Each change with TODO or DONE; PlanRefused listing every conflict if any."""
     targets = {c.dn.lower() for c in plan.changes}

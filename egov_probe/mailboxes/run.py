@@ -16,7 +16,7 @@ from .config import MailboxConfig
 from .credentials import PasswordSource, read_password
 from .directory import Directory, DirectoryAddress, TlsSettings, open_directory
 from .outputs import UnitFiles, file_stem, summary_lines, write_unit_files
-from .plan import ADD_ENTRY, ADD_MAIL, Plan, build_plan, load_plan
+from .plan import ADD_ENTRY, ADD_MAIL, ProvisioningPlan, build_plan, load_plan
 from .provision import Applied, apply_plan
 from .reservations import DirectoryReservations, Reservations, StoreReservations
 from .review import AddressProposer, UnitReview, review_unit
@@ -68,7 +68,7 @@ class ApplyRequest:
 @dataclass
 class RunOutcome:
     reviews: list[UnitReview] = field(default_factory=list)
-    plans: list[Plan] = field(default_factory=list)
+    plans: list[ProvisioningPlan] = field(default_factory=list)
     files: list[UnitFiles] = field(default_factory=list)
 
     @property
@@ -176,7 +176,7 @@ def run_apply(request: ApplyRequest) -> ApplyOutcome:
     return ApplyOutcome(request.plan, applied, review, write_json_atomic(path, review.to_dict()))
 
 
-def _plan_address(plan: Plan, path: Path) -> DirectoryAddress:
+def _plan_address(plan: ProvisioningPlan, path: Path) -> DirectoryAddress:
     try:
         return DirectoryAddress.parse(plan.directory_url)
     except ValueError as exc:
