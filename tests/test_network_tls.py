@@ -34,6 +34,8 @@ def servers(tmp_path_factory):
         "self_signed": web.add_tls_server(self_signed(folder, "own", "127.0.0.1")),
         "old_tls": web.add_tls_server(ca.issue("old", "127.0.0.1"), protocols="TLSv1 TLSv1.1",
                                       ciphers="DEFAULT:@SECLEVEL=0"),
+        "sha1": web.add_tls_server(ca.issue_weak("sha1", "127.0.0.1"),
+                                   ciphers="DEFAULT:@SECLEVEL=0"),
         "error500": web.add_tls_server(ca.issue("e500", "127.0.0.1"), status=500),
         "slow": web.add_server(f"location / {{ proxy_pass http://127.0.0.1:{slow.port}; "
                                "proxy_read_timeout 30s; }", tls=ca.issue("slow", "127.0.0.1")),
@@ -109,6 +111,21 @@ def test_untrusted_chain_without_the_test_ca(servers):
     assert (check.status, check.details["failed_step"]) == (Status.FAIL, "tls")
     assert check.details["error"] == "untrusted_chain"
     assert "kho tin cậy" in check.remedy.vi
+
+
+def test_a_sha1_signed_certificate_is_its_own_diagnosis_with_a_remedy(servers):
+    """openssl says "CA signature digest algorithm too weak": not a generic cert_invalid."""
+    check = _check(servers, "sha1")
+    assert (check.status, check.details["failed_step"]) == (Status.FAIL, "tls")
+    assert check.details["error"] == "weak_signature"
+    assert "SHA-1" in check.remedy.vi and "SHA-256" in check.remedy.en
+
+
+def test_the_protocol_remedy_names_the_policys_minimum(servers):
+    check = _check(servers, "old_tls", tls_min_version="1.3")
+    assert check.details["error"] == "protocol_too_old"
+    assert "bật TLS 1.3 hoặc mới hơn" in check.remedy.vi
+    assert "enable TLS 1.3 or newer" in check.remedy.en
 
 
 def test_server_offering_only_tls_1_0_and_1_1(servers):

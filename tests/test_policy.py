@@ -45,11 +45,18 @@ def test_shipped_policy_names_servers_by_host_name_only():
 
 def test_phase_and_unit_overrides_apply_in_order(tmp_path):
     path = _policy_with(tmp_path, "units: {}",
-                        "units:\n  xa-ma-thanh:\n    system:\n      ram_mb: {warn_below: 1024}")
+                        "units:\n  xa-ma-thanh:\n    system:\n      ram_mb: {warn_below: 2560}")
     assert load_policy(path).section("system")["ram_mb"] == {"warn_below": 4096, "fail_below": 2048}
     assert load_policy(path, phase=2).section("system")["ram_mb"]["warn_below"] == 3072
     unit_policy = load_policy(path, phase=2, unit_id="xa-ma-thanh")
-    assert unit_policy.section("system")["ram_mb"] == {"warn_below": 1024, "fail_below": 2048}
+    assert unit_policy.section("system")["ram_mb"] == {"warn_below": 2560, "fail_below": 2048}
+
+
+def test_an_override_may_not_put_a_warning_beyond_the_failure(tmp_path):
+    path = _policy_with(tmp_path, "units: {}",
+                        "units:\n  xa-ma-thanh:\n    system:\n      ram_mb: {warn_below: 1024}")
+    with pytest.raises(InputError, match="warn_below .1024. must be >= fail_below .2048."):
+        load_policy(path)
 
 
 @pytest.mark.parametrize("old,new,needle,message", [

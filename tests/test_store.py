@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import time
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -73,12 +76,14 @@ def test_zip_files_are_imported_member_by_member(database, tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         for report in good:
             zf.writestr(f"reports/{report.host.hostname}.json", json.dumps(report.to_dict()))
-        zf.writestr("reports/broken.json", "{not json")
+        zf.writestr("reports/broken.json", '{"report_id": not json')
+        zf.writestr("reports/settings.json", '{"theme": "dark"}')  # not a report: skipped
     summary = run_import(database, tmp_path, archive.parent)
     assert len(summary.imported) == 2
     [(origin, reason, target)] = summary.quarantined
     assert origin.endswith("xa-ma-thanh.zip!reports/broken.json") and "not JSON" in reason
-    assert Path(target).read_text() == "{not json" and archive.exists()
+    assert Path(target).read_text() == '{"report_id": not json' and archive.exists()
+    assert summary.not_reports == [f"{archive}!reports/settings.json"]
     assert "xa-ma-thanh.zip!reports/broken.json" in reason_of(target)
     assert len(run_import(database, tmp_path, archive).duplicates) == 2
 
@@ -88,7 +93,7 @@ def test_a_damaged_zip_goes_to_quarantine_whole(database, tmp_path):
     archive.parent.mkdir()
     archive.write_bytes(b"PK\x03\x04 truncated")
     [(_, reason, target)] = run_import(database, tmp_path, archive.parent).quarantined
-    assert "not a readable zip" in reason and not archive.exists()
+    assert "not a readable zip" in reason and archive.read_bytes() == b"PK\x03\x04 truncated"
     assert Path(target).read_bytes() == b"PK\x03\x04 truncated"
 
 
@@ -104,8 +109,8 @@ def _bad_documents(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
     impossible = make_report(started_at="2015-09-31T08:00:00Z").to_dict()
     return {
         "malformed.json": (b'{"report_id": ', "not JSON"),
-        "latin1.json": ('{"host": "Mã Thành"}'.encode("latin-1"), "not UTF-8"),
-        "list.json": (b"[1, 2]", "expected a JSON object"),
+        "latin1.json": ('{"report_id": "Mã Thành"}'.encode("latin-1"), "not UTF-8"),
+        "list.json": (b'[{"report_id": 1}]', "expected a JSON object"),
         "other-schema.json": (json.dumps(other).encode(), "schema_version '2.0' is not supported"),
         "invalid.json": (json.dumps(no_remedy).encode(), "checks/0/remedy"),
         "future.json": (json.dumps(future).encode(), "is in the future"),
@@ -128,11 +133,15 @@ def test_bad_files_are_quarantined_with_the_reason_and_nothing_is_lost(database,
     by_name = {Path(origin).name: target for origin, _, target in summary.quarantined}
     assert set(by_name) == set(bad)
     for name, (content, phrase) in bad.items():
-        assert not (usb / name).exists()
-        assert Path(by_name[name]).read_bytes() == content  # moved whole, not rewritten
+        assert (usb / name).read_bytes() == content  # never moved nor modified
+        assert Path(by_name[name]).read_bytes() == content  # copied whole, not rewritten
         assert phrase in reason_of(by_name[name]), name
     assert count_reports(database) == 1
-    assert run_import(database, tmp_path, usb).quarantined == []  # quarantine is never re-read
+    kept = sorted(p.name for p in (tmp_path / "quarantine").iterdir())
+    again = run_import(database, tmp_path, usb)  # quarantine is never re-read ...
+    assert {Path(o).name for o, _, _ in again.quarantined} == set(bad)
+    assert {t for _, _, t in again.quarantined} == set(by_name.values())  # ... nor copied twice
+    assert sorted(p.name for p in (tmp_path / "quarantine").iterdir()) == kept
 
 
 def test_an_edited_copy_of_a_stored_report_is_refused(database, tmp_path):
@@ -216,7 +225,7 @@ def test_a_real_audit_report_goes_through_the_command_line_import(store_target, 
 def test_the_import_command_names_bad_files_and_exits_non_zero(tmp_path, probe):
     usb = tmp_path / "usb"
     usb.mkdir()
-    (usb / "broken.json").write_text("{", encoding="utf-8")
+    (usb / "broken.json").write_text('{"report_id": ', encoding="utf-8")
     result = probe("import", str(usb), "--store", str(tmp_path / "s.sqlite"))
     assert result.returncode == 2
     assert "broken.json" in result.stderr and "not JSON" in result.stderr
@@ -240,7 +249,7 @@ def test_bad_store_locations_are_input_errors_without_the_password(tmp_path):
 def test_a_large_import_prepared_by_worker_processes_keeps_order_and_outcomes(database, tmp_path):
     usb = tmp_path / "usb"
     good = [write_report(make_report(hostname=f"ws{i}"), usb) for i in range(6)]
-    (usb / "zz-broken.json").write_text("[", encoding="utf-8")
+    (usb / "zz-broken.json").write_text('{"schema_version": [', encoding="utf-8")
     summary = import_paths(database, [usb], UNIT_IDS, tmp_path / "q", parallel_from=1)
     assert summary.imported == [str(p) for p in sorted(good)]
     assert [Path(o).name for o, _, _ in summary.quarantined] == ["zz-broken.json"]
@@ -251,14 +260,13 @@ def test_a_large_import_prepared_by_worker_processes_keeps_order_and_outcomes(da
 def test_a_bad_file_on_a_read_only_stick_is_copied_to_quarantine(database, tmp_path):
     stick = tmp_path / "stick"
     stick.mkdir()
-    (stick / "broken.json").write_text("{", encoding="utf-8")
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(stick)], check=True)
     try:
-        (stick / "broken.json").write_text("{", encoding="utf-8")
+        (stick / "broken.json").write_text('{"report_id": ', encoding="utf-8")
         subprocess.run(["mount", "-o", "remount,ro", str(stick)], check=True)
         [(_, reason, target)] = run_import(database, tmp_path, stick).quarantined
-        assert "copied: the original could not be removed" in reason
-        assert (stick / "broken.json").exists() and Path(target).read_text() == "{"
+        assert "not JSON" in reason
+        assert (stick / "broken.json").read_text() == Path(target).read_text() == '{"report_id": '
     finally:
         subprocess.run(["umount", str(stick)], check=True)
 
@@ -281,3 +289,189 @@ def test_a_password_on_the_command_line_is_refused_without_echoing_it(tmp_path, 
                    "postgresql://egov:s3cr3t-pw@/egov?host=/nonexistent")
     assert result.returncode == 2 and "PGPASSWORD" in result.stderr
     assert "s3cr3t-pw" not in result.stderr + result.stdout
+
+
+def _mixed_usb(tmp_path: Path) -> tuple[Path, list[Path]]:
+    """A stick with good reports among every kind of bad file; returns it and the good ones."""
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    for name, (content, _) in _bad_documents(tmp_path).items():
+        (usb / name).write_bytes(content)
+    good = [write_report(make_report(hostname=f"ws{i}"), usb / ("a" if i % 2 else "b"))
+            for i in range(6)]
+    dup = make_report(hostname="dup").to_dict()
+    dup["checks"].append(dict(dup["checks"][0]))
+    (usb / "dup-check.json").write_text(json.dumps(dup), encoding="utf-8")
+    (usb / "deep.json").write_bytes(b'{"report_id": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    (usb / "huge.json").write_bytes(b'{"report_id": ' + b"9" * 5000 + b"}")
+    (usb / ".mozilla").mkdir()
+    (usb / ".mozilla" / "prefs.json").write_text('{"theme": "dark"}', encoding="utf-8")
+    (usb / "notes.txt").write_text("ghi chú", encoding="utf-8")
+    with zipfile.ZipFile(usb / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("r.json", b'{"report_id": "' + b"0" * (40 * 1024 * 1024) + b'"}')
+    with zipfile.ZipFile(usb / "mixed.zip", "w") as zf:
+        extra = make_report(hostname="zipped")
+        zf.writestr("reports/zipped.json", json.dumps(extra.to_dict()))
+        zf.writestr("reports/broken.json", '{"schema_version": ')
+        zf.writestr("settings.json", '{"a": 1}')
+    big = usb / "big.json"
+    with open(big, "wb") as handle:
+        handle.write(b'{"report_id": "')
+        handle.truncate(17 * 1024 * 1024)
+    return usb, good
+
+
+def test_a_mixed_stick_stores_every_good_report_and_changes_no_file(database, tmp_path):
+    usb, good = _mixed_usb(tmp_path)
+    before = {p: p.read_bytes() for p in usb.rglob("*") if p.is_file()}
+    stats = {p: p.stat() for p in before}
+    summary = run_import(database, tmp_path, usb)
+    assert sorted(summary.imported) == sorted([str(p) for p in good] +
+                                              [f"{usb / 'mixed.zip'}!reports/zipped.json"])
+    reasons = {Path(origin.split("!")[0]).name + ("!" + origin.split("!")[1] if "!" in origin
+                                                  else ""): reason
+               for origin, reason, _ in summary.quarantined}
+    assert "appears twice" in reasons["dup-check.json"]
+    assert "nested deeper than" in reasons["deep.json"]
+    assert "a number of 5000 characters" in reasons["huge.json"]
+    assert "larger than the limit of 16.0 MB" in reasons["big.json"]
+    assert "once uncompressed" in reasons["bomb.zip"] or "zip bomb" in reasons["bomb.zip"]
+    assert "not JSON" in reasons["mixed.zip!reports/broken.json"]
+    assert summary.not_reports == sorted([str(usb / ".mozilla" / "prefs.json"),
+                                          f"{usb / 'mixed.zip'}!settings.json"])
+    assert summary.ignored == [str(usb / "notes.txt")]
+    for path, content in before.items():  # byte for byte, and not even touched
+        assert path.read_bytes() == content, path
+        assert path.stat().st_mtime_ns == stats[path].st_mtime_ns, path
+    assert not (tmp_path / "quarantine" / "big.json").exists()  # over the limit: not copied
+    assert count_reports(database) == 7
+
+
+def test_one_document_the_database_refuses_does_not_cost_its_batch(database, tmp_path,
+                                                                   monkeypatch):
+    from egov_probe.store import writer
+
+    usb = tmp_path / "usb"
+    paths = [write_report(make_report(hostname=f"ws{i}"), usb) for i in range(4)]
+    poisoned = json.loads(paths[2].read_text("utf-8"))["report_id"]
+    original = writer._insert
+
+    def insert(db, table, documents):
+        if any(d.doc_id == poisoned for d in documents):
+            db.execute("INSERT INTO reports (report_id) VALUES (NULL)")  # a NOT NULL violation
+        original(db, table, documents)
+
+    monkeypatch.setattr(writer, "_insert", insert)
+    summary = run_import(database, tmp_path, usb)
+    assert sorted(summary.imported) == sorted(str(p) for i, p in enumerate(paths) if i != 2)
+    [(origin, reason, _)] = summary.quarantined
+    assert origin == str(paths[2]) and "the store refused it" in reason
+    assert count_reports(database) == 3
+
+
+CONCURRENT = """
+import sys, time
+from pathlib import Path
+from egov_probe.store import ingest, import_paths, open_database
+from egov_probe.core.units import load_units_csv
+ingest.BATCH = 2  # many short transactions, so that the two imports' writes interleave
+units = [u.unit_id for u in load_units_csv()]
+while not Path(sys.argv[4]).exists():  # both start together
+    time.sleep(0.01)
+db = open_database(sys.argv[1])
+summary = import_paths(db, [Path(sys.argv[2])], units, Path(sys.argv[3]))
+print(len(summary.imported), len(summary.duplicates), len(summary.quarantined))
+"""
+
+
+def test_two_imports_into_one_sqlite_store_at_once_both_succeed(tmp_path):
+    store = tmp_path / "store.sqlite"
+    shared = [make_report(hostname=f"both{i}") for i in range(20)]
+    for side in ("a", "b"):
+        for i in range(150):
+            write_report(make_report(hostname=f"{side}{i}"), tmp_path / side)
+        for report in shared:  # the same reports on both sticks
+            write_report(report, tmp_path / side)
+    go = tmp_path / "go"
+    runs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(store),
+                              str(tmp_path / side), str(tmp_path / "q"), str(go)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for side in ("a", "b")]
+    time.sleep(1)
+    go.touch()
+    outputs = [run.communicate(timeout=300) for run in runs]
+    for run, (out, err) in zip(runs, outputs):
+        assert run.returncode == 0, err
+    counts = [tuple(map(int, out.split())) for out, _ in outputs]
+    assert sum(c[0] for c in counts) == 320 and sum(c[1] for c in counts) == 20
+    assert all(c[2] == 0 for c in counts)
+    db = open_database(store)
+    assert count_reports(db) == 320
+    db.close()
+
+
+@pytest.mark.services
+def test_a_read_only_postgresql_role_builds_the_matrix(pg_server, tmp_path, probe):
+    import psycopg
+
+    from egov_probe.store.migrations import applied_versions
+
+    url = pg_server.create_database("ro_" + uuid.uuid4().hex[:10])
+    database = open_database(url)
+    run_import(database, tmp_path, write_report(make_report(), tmp_path / "usb"))
+    database.close()
+    role = "reader_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        admin.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {role}")
+    reader_url = url.replace("postgresql://postgres@", f"postgresql://{role}@")
+    result = probe("matrix", "--store", reader_url, "--out", str(tmp_path / "m"),
+                   "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(next((tmp_path / "m").glob("*.json")).read_text("utf-8"))
+    assert "xa-ma-thanh" in json.dumps(rows, ensure_ascii=False)
+    with psycopg.connect(url, autocommit=True) as admin:  # the store is behind: one migration
+        admin.execute("DELETE FROM schema_migrations WHERE version = 2")
+        admin.execute("DROP TABLE mailbox_reviews")
+    result = probe("matrix", "--store", reader_url, "--out", str(tmp_path / "m"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "lacks schema migrations 2" in result.stderr and "store migrate" in result.stderr
+    migrate_run = probe("store", "migrate", "--store", url)
+    assert migrate_run.returncode == 0, migrate_run.stderr
+    owner = open_database(url, migrate=False)
+    assert applied_versions(owner) == [1, 2]
+    owner.close()
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    assert probe("matrix", "--store", reader_url, "--out", str(tmp_path / "m")).returncode == 0
+
+
+def test_store_status_and_migrate_commands(tmp_path, probe):
+    store = str(tmp_path / "s.sqlite")
+    status = probe("store", "status", "--store", store)
+    assert status.returncode == 2 and "1\tmissing\treports and their checks" in status.stdout
+    assert probe("store", "migrate", "--store", store).returncode == 0
+    status = probe("store", "status", "--store", store)
+    assert status.returncode == 0 and "2\tapplied\tmailbox reviews" in status.stdout
+
+
+def test_zip_limits_per_member_and_per_zip_are_named(database, tmp_path, monkeypatch):
+    from egov_probe.store import sources
+
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    with zipfile.ZipFile(usb / "stored.zip", "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("big.json", b'{"report_id": "' + b"0" * (17 * 1024 * 1024) + b'"}')
+        zf.writestr("good.json", json.dumps(make_report().to_dict()))
+    summary = run_import(database, tmp_path, usb)
+    assert summary.imported == [f"{usb / 'stored.zip'}!good.json"]
+    [(origin, reason, _)] = summary.quarantined
+    assert origin.endswith("stored.zip!big.json")
+    assert "17.0 MB once uncompressed: larger than the limit of 16.0 MB per report" in reason
+    monkeypatch.setattr(sources, "MAX_ZIP_BYTES", 1024 * 1024)
+    [(_, reason, _)] = run_import(database, tmp_path, usb).quarantined
+    assert "more than the limit of 1.0 MB per zip" in reason
+    monkeypatch.setattr(sources, "MAX_ZIP_MEMBERS", 1)
+    [(_, reason, _)] = run_import(database, tmp_path, usb).quarantined
+    assert "2 members: more than the limit of 1 per zip" in reason

@@ -17,8 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                         help="tệp .json, tệp .zip hoặc thư mục / report files, zip files, folders")
     parser.add_argument("--quarantine", type=Path, metavar="DIR",
-                        help="nơi chuyển tệp lỗi / where bad files go, with the reason beside "
-                             "them (default: egov-quarantine beside the SQLite store)")
+                        help="nơi chép tệp lỗi / where copies of bad files go, with the reason "
+                             "beside them; the originals are never changed (default: "
+                             "egov-quarantine beside the SQLite store)")
     add_store_args(parser)
 
 
@@ -42,8 +43,11 @@ def run(args: argparse.Namespace) -> int:
     for origin, reason, target in summary.quarantined:
         print(f"CÁCH LY / QUARANTINED {origin}: {reason} -> {target}", file=sys.stderr)
     for path in summary.ignored:
-        print(f"BỎ QUA / IGNORED {path} (not .json or .zip)", file=sys.stderr)
+        print(f"BỎ QUA / IGNORED {path} (not .json or .zip; left alone)", file=sys.stderr)
+    for path in summary.not_reports:
+        print(f"BỎ QUA / SKIPPED {path} (JSON that is not a report; left alone)", file=sys.stderr)
     print(f"Kho / store {database.location}: đã nhập / imported {len(summary.imported)}, "
           f"trùng / duplicates {len(summary.duplicates)}, cách ly / quarantined "
-          f"{len(summary.quarantined)}, bỏ qua / ignored {len(summary.ignored)}")
+          f"{len(summary.quarantined)}, bỏ qua / ignored "
+          f"{len(summary.ignored) + len(summary.not_reports)}")
     return EXIT_INPUT if summary.quarantined else EXIT_READY

@@ -29,18 +29,20 @@ def add_output_args(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -
     parser.add_argument("--lang", choices=("vi", "en"), default="vi", help="ngôn ngữ / language")
 
 
-def open_store(args: argparse.Namespace):
+def open_store(args: argparse.Namespace, migrate: bool = True):
+    """The store, migrated when behind; ``migrate=False``: as it is (``store``)."""
     from urllib.parse import urlsplit
 
     from ..core.errors import InputError
     from ..store import open_database
-    from ..store.db import redact_url
+    from ..store.db import connect, redact_url
 
     if args.store and "://" in args.store and urlsplit(args.store).password is not None:
         raise InputError(f"a password on the command line shows in the process list: remove it "
                          f"from {redact_url(args.store)} and use PGPASSWORD, ~/.pgpass or "
                          f"${STORE_ENV}", field="--store")
-    return open_database(args.store or os.environ.get(STORE_ENV) or None)
+    target = args.store or os.environ.get(STORE_ENV) or None
+    return open_database(target) if migrate else connect(target)
 
 
 def parse_formats(value: str, allowed: tuple[str, ...]) -> list[str]:

@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from .errors import OutputError
+
 
 def write_json_atomic(path: Path, data: Any) -> Path:
     """Write JSON so that ``path`` holds either the old file or the whole new one, never a part."""
@@ -38,19 +40,30 @@ def write_atomic_with(path: Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
     if writes_through(path):
         return _write_through(path, write)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
     os.close(fd)
     part = Path(tmp)
     try:
         write(part)
         _fsync_file(part)
         os.replace(part, path)
-    except BaseException:
+    except BaseException as exc:
         part.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from exc
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _cannot_write(path: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    return OutputError(f"cannot write here: {reason} (nothing was half-written; free some "
+                       f"space or choose another folder with --out)", path=str(path))
 
 
 STDOUT = "-"

@@ -14,6 +14,12 @@ class InputError(Exception):
         self.field = field
         super().__init__(self.__str__())
 
+    def detail(self) -> str:
+        """The message with its line and field, without the file (said elsewhere)."""
+        line = f"line {self.line}: " if self.line is not None else ""
+        field = f"{self.field}: " if self.field else ""
+        return f"{line}{field}{self.message}"
+
     def __str__(self) -> str:
         where = ""
         if self.path:
@@ -23,3 +29,7 @@ class InputError(Exception):
             where += ": "
         field = f"{self.field}: " if self.field else ""
         return f"{where}{field}{self.message}"
+
+
+class OutputError(InputError):
+    """A file or folder that cannot be written (full, read-only, missing): exit code 2."""

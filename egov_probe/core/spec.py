@@ -103,3 +103,10 @@ def at_least(minimum: float) -> ValueCheck:
     def check(value: Any) -> Optional[str]:
         return None if value >= minimum else f"expected a number >= {minimum}, found {value}"
     return check
+
+
+def between(low: float, high: float) -> ValueCheck:
+    def check(value: Any) -> Optional[str]:
+        return None if low <= value <= high else \
+            f"expected a number from {low} to {high}, found {value}"
+    return check

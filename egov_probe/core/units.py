@@ -132,6 +132,21 @@ def _groups_with_vars(node: object) -> Iterable[tuple[str, dict]]:
 
 
 def _unit_from_vars(gvars: dict, path: str, group: str) -> Unit:
+    unit_id = gvars.get("unit_id")
+    if not isinstance(unit_id, str) or not unit_id.replace("-", "").isalnum() \
+            or unit_id != unit_id.lower():
+        raise InputError(f"expected an id of lower-case letters, digits and -, found "
+                         f"{str(unit_id)[:60]!r}", path=path, field=f"{group}.vars.unit_id")
+    for key in ("unit_name_vi", "unit_kind"):
+        if key in gvars and not isinstance(gvars[key], str):
+            raise InputError(f"expected text, found {str(gvars[key])[:60]!r}", path=path,
+                             field=f"{group}.vars.{key}")
+    for key in ("unit_phase", "unit_planned_trainees"):
+        value = gvars.get(key)
+        if key in gvars and (isinstance(value, bool) or not isinstance(value, (int, str))
+                             or not str(value).isdigit()):
+            raise InputError(f"expected a whole number >= 0, found {str(value)[:60]!r}",
+                             path=path, field=f"{group}.vars.{key}")
     expected = gvars.get("unit_expected_workstations")
     if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool)
                                  or expected < 0):

@@ -15,7 +15,8 @@ from .net_types import Step, timed
 _VERIFY_CODES = {10: "cert_expired", 9: "cert_not_yet_valid",
                  62: "hostname_mismatch", 64: "hostname_mismatch",  # 64: an IP address
                  18: "self_signed", 19: "untrusted_chain", 20: "untrusted_chain",
-                 21: "untrusted_chain", 2: "untrusted_chain", 23: "cert_revoked"}
+                 21: "untrusted_chain", 2: "untrusted_chain", 23: "cert_revoked",
+                 68: "weak_signature"}  # 68: CA signature digest algorithm too weak (SHA-1, MD5)
 _OLD_PROTOCOL_MARKS = ("UNSUPPORTED_PROTOCOL", "PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE",
                        "WRONG_SSL_VERSION", "VERSION_TOO_LOW")
 

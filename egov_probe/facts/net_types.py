@@ -18,11 +18,18 @@ def split_server(server: str, default_port: int) -> tuple[str, int]:
     """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` as (host, port)."""
     if server.startswith("["):
         address, _, port = server[1:].partition("]")
-        return address, int(port.lstrip(":") or default_port)
+        return address, _port(port.lstrip(":") or default_port, server)
     if server.count(":") == 1:
         address, port = server.split(":")
-        return address, int(port)
+        return address, _port(port, server)
     return server, default_port
+
+
+def _port(value: object, server: str) -> int:
+    port = int(value)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{server}: port {port} is outside 1-65535")
+    return port
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,10 @@ class ServiceUrl:
     @classmethod
     def from_url(cls, url: str) -> ServiceUrl:
         parts = urlsplit(url)
-        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+        port = parts.port  # ValueError beyond 65535
+        if port == 0:
+            raise ValueError(f"{url}: port 0 is not a port a server listens on (1-65535)")
+        port = port or DEFAULT_PORTS.get(parts.scheme)
         if port is None:
             raise ValueError(f"{url}: no port given and none known for {parts.scheme}://")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -32,7 +32,6 @@ A key, value or file absent from the document is absent from the machine.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import struct
@@ -163,8 +162,9 @@ class FixtureWindowsSource:
 
     @classmethod
     def from_file(cls, path: str | Path) -> FixtureWindowsSource:
-        with open(path, encoding="utf-8") as handle:
-            return cls(json.load(handle))
+        from ..core.yamlsource import COLLECTOR_LIMITS, load_json
+
+        return cls(load_json(path, COLLECTOR_LIMITS))
 
     def _view(self, hive: str, path: str, view: int) -> dict[str, Any]:
         return self._keys.get(fold(join_path(hive, path)), {}).get(f"view{view}", {})

@@ -8,12 +8,13 @@ The document is in the Windows evidence format, so the local Windows collector's
 from __future__ import annotations
 
 import base64
-import json
 from importlib import resources
 from typing import Any, Callable, Optional
 
 from ..audit.sections import BrowserScan
+from ..core.errors import InputError
 from ..core.model import Evidence
+from ..core.yamlsource import COLLECTOR_LIMITS, parse_json_text
 from ..facts import browsers_windows as bw
 from ..facts import system as sysfacts
 from ..facts.base import Fact
@@ -46,7 +47,11 @@ def _ps(text: str) -> str:
 
 def parse_document(text: str) -> dict[str, Any]:
     """The collector's JSON; each file's PE header becomes its machine type."""
-    document = json.loads(text.lstrip("\ufeff"))
+    try:  # the project's one JSON loader: a hostile host cannot nest or grow it without bound
+        document = parse_json_text(text.lstrip("\ufeff"), "the collector's output",
+                                   COLLECTOR_LIMITS)
+    except InputError as exc:
+        raise ValueError(exc.detail()) from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"the collector did not print a {FORMAT} document")
     for info in document.get("files", {}).values():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..core.errors import InputError
-from ..core.spec import Spec, at_least, expect, one_of
+from ..core.spec import Spec, at_least, between, expect, one_of
 from ..core.versions import policy_version_problem
-from ..core.yamlsource import YamlDocument, load_yaml, parse_yaml
+from ..core.yamlsource import (DATA_LIMITS, YamlDocument, decode_text, load_yaml, parse_yaml,
+                               read_limited)
 from ..facts.browser_types import BROWSER_NAMES
 
 DEFAULT_POLICY = "policy.yml"
@@ -77,7 +79,29 @@ def _readable_file(value: Any) -> Optional[str]:
     return None if ok else f"expected a readable PEM file on this machine, found {value!r}"
 
 
-_SERVERS = Spec(types=(list,), items=Spec(types=(str,), check=_server_address))
+def _server(value: Any, *, address_only: bool = False) -> Optional[str]:
+    """host, host:port or [IPv6]:port, with a real port and, where it is one, a real address."""
+    from ..facts.net_types import split_server
+
+    problem = _server_address(value)
+    if problem:
+        return problem
+    try:
+        host, _ = split_server(value, 53)
+    except ValueError as exc:
+        return f"expected a port from 1 to 65535 ({exc})"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if address_only or re.fullmatch(r"[\d.]+", host):
+            return f"expected an IP address (like 10.0.0.53 or [2001:db8::53]), found {value!r}"
+    return None
+
+
+_SERVERS = Spec(types=(list,), items=Spec(types=(str,), check=_server))
+_RESOLVERS = Spec(types=(list,), items=Spec(types=(str,),
+                                            check=lambda v: _server(v, address_only=True)))
+_TIMEOUT = Spec(types=_NUMBER, check=between(0.1, 3600))
 
 def _endpoint_target(value: Any) -> Optional[str]:
     from ..facts.net_types import ServiceUrl
@@ -101,8 +125,8 @@ _ENDPOINT = Spec(check=_endpoint_target, keys={
                  check=one_of("https", "http", "smtp_submission", "imaps", "ldap", "ldaps",
                               "ocsp", "crl", "timestamp", "tcp", "wss")),
     "required": Spec(types=(bool,)),
-    "expect_status": Spec(types=(list,), items=Spec(types=(int,), check=at_least(100))),
-    "resolvers": _SERVERS,
+    "expect_status": Spec(types=(list,), items=Spec(types=(int,), check=between(100, 599))),
+    "resolvers": _RESOLVERS,
 })
 
 _SECTIONS = {
@@ -123,13 +147,13 @@ _SECTIONS = {
         }),
     }),
     "network": Spec(keys={
-        "overall_timeout_s": Spec(types=_NUMBER, check=at_least(0.1)),
-        "step_timeout_s": Spec(types=_NUMBER, check=at_least(0.1)),
+        "overall_timeout_s": _TIMEOUT,
+        "step_timeout_s": _TIMEOUT,
         "tls_min_version": Spec(types=(str,), check=one_of("1.2", "1.3")),
         "cert_expiry_warn_days": Spec(types=(int,), check=at_least(0)),
         "ipv6_required": Spec(types=(bool,)),
         "clock_skew_s": _threshold("warn_above", "fail_above"),
-        "resolvers": _SERVERS,
+        "resolvers": _RESOLVERS,
         "ntp_servers": _SERVERS,
         "ca_file": Spec(types=(str,), check=_readable_file),
         "endpoints": Spec(types=(list,), items=_ENDPOINT),
@@ -138,14 +162,14 @@ _SECTIONS = {
         "submission_url": Spec(types=(str,), check=_url),
         "imap_url": Spec(types=(str,), check=_url),
         "password_env": Spec(types=(str,), check=_env_name),
-        "timeout_s": Spec(types=_NUMBER, check=at_least(0.1)),
+        "timeout_s": _TIMEOUT,
     }),
     "signature": Spec(keys={
         "vgca_root_required": Spec(types=(bool,)),
         "vgca_root_names": Spec(types=(list,), items=Spec(types=(str,))),
         "trust_store": Spec(types=(str,), check=_readable_file),
         "signing_service_required": Spec(types=(bool,)),
-        "signing_service_port": Spec(types=(int,), check=at_least(1)),
+        "signing_service_port": Spec(types=(int,), check=between(1, 65535)),
     }),
 }
 
@@ -188,8 +212,8 @@ def load_policy(path: Optional[Path] = None, *, phase: Optional[int] = None,
                 unit_id: Optional[str] = None) -> Policy:
     """Load, validate and resolve a policy for ``phase`` and ``unit_id``."""
     path = Path(path) if path else default_policy_path()
-    raw = _read_bytes(path)
-    doc = parse_yaml(_decode(raw, path), str(path))
+    raw = read_limited(path, DATA_LIMITS, "policy file")
+    doc = parse_yaml(decode_text(raw, str(path)), str(path))
     return resolve_policy(doc, hashlib.sha256(raw).hexdigest(), phase=phase, unit_id=unit_id)
 
 
@@ -198,14 +222,49 @@ def resolve_policy(doc: YamlDocument, sha256: str, *, phase: Optional[int] = Non
     if not isinstance(doc.data, dict):
         raise doc.error((), "expected a mapping at the top of the policy")
     expect(doc, doc.data, POLICY_SPEC)
+    _check_rules(doc, doc.data, ())
     for key in ("phases", "units"):
         for name, override in (doc.data.get(key) or {}).items():
             expect(doc, override, _OVERRIDE, (key, name), partial=True)
+            _check_rules(doc, override, (key, name))
     sections = {name: copy.deepcopy(doc.data.get(name, {})) for name in _SECTIONS}
     for override in _overrides(doc.data, phase, unit_id):
         _merge(sections, override)
+    for override in _overrides(doc.data, 1, None) + _overrides(doc.data, 2, None) + \
+            [(doc.data.get("units") or {})[u] for u in (doc.data.get("units") or {})]:
+        merged = {name: copy.deepcopy(doc.data.get(name, {})) for name in _SECTIONS}
+        _merge(merged, override)
+        _check_rules(doc, merged, ())
     return Policy(policy_id=doc.data["policy_id"], version=doc.data["version"],
                   path=str(doc.path), sha256=sha256, sections=sections)
+
+
+# Thresholds whose warning must come before their failure: (section, key, warn, fail, lower).
+_THRESHOLD_PAIRS = (("system", "ram_mb", "warn_below", "fail_below", True),
+                    ("system", "disk_free_gb", "warn_below", "fail_below", True),
+                    ("system", "cpu_cores", "warn_below", "fail_below", True),
+                    ("network", "clock_skew_s", "warn_above", "fail_above", False))
+
+
+def _check_rules(doc: YamlDocument, sections: dict, prefix: tuple) -> None:
+    """What types cannot say: unique endpoint ids, warnings inside failures."""
+    for section, key, warn, fail, lower in _THRESHOLD_PAIRS:
+        pair = (sections.get(section) or {}).get(key) or {}
+        if warn in pair and fail in pair:
+            inside = pair[warn] >= pair[fail] if lower else pair[warn] <= pair[fail]
+            if not inside:
+                sign = ">=" if lower else "<="
+                raise doc.error(prefix + (section, key, warn),
+                                f"{warn} ({pair[warn]}) must be {sign} {fail} ({pair[fail]}): "
+                                f"a warning comes before the failure")
+    seen: dict[str, int] = {}
+    for index, endpoint in enumerate((sections.get("network") or {}).get("endpoints") or []):
+        endpoint_id = endpoint.get("id")
+        if endpoint_id in seen:
+            raise doc.error(prefix + ("network", "endpoints", index, "id"),
+                            f"endpoint id {endpoint_id!r} is used twice (first at item "
+                            f"{seen[endpoint_id]}): each endpoint needs its own id")
+        seen[endpoint_id] = index
 
 
 def _overrides(data: dict, phase: Optional[int], unit_id: Optional[str]) -> list[dict]:
@@ -224,22 +283,6 @@ def _merge(base: dict, override: dict) -> None:
             _merge(base[key], value)
         else:
             base[key] = copy.deepcopy(value)
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError("policy file not found", path=str(path)) from exc
-    except OSError as exc:
-        raise InputError(f"cannot read policy: {exc.strerror}", path=str(path)) from exc
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError("policy is not UTF-8 text", path=str(path)) from exc
 
 
 __all__ = ["Policy", "load_policy", "resolve_policy", "default_policy_path", "POLICY_SPEC",

@@ -25,19 +25,31 @@ def start_of_day_bound(day: Optional[dt.date]) -> str:
     return day_start_utc(day) if day else ""
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2999  # the dates a store can be asked about
+
+
 def parse_day(value: str, option: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise InputError(f"expected a date YYYY-MM-DD, found {value!r}", field=option) from exc
+        raise InputError(f"expected a date YYYY-MM-DD, found {value[:40]!r}", field=option) from exc
+    _check_year(day.year, value, option)
+    return day
 
 
 def parse_month(value: str, option: str = "--month") -> tuple[int, int]:
     try:
         moment = dt.datetime.strptime(value, "%Y-%m")
     except ValueError as exc:
-        raise InputError(f"expected a month YYYY-MM, found {value!r}", field=option) from exc
+        raise InputError(f"expected a month YYYY-MM, found {value[:40]!r}", field=option) from exc
+    _check_year(moment.year, value, option)
     return moment.year, moment.month
+
+
+def _check_year(year: int, value: str, option: str) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InputError(f"expected a date between {FIRST_YEAR} and {LAST_YEAR}, found {value!r}",
+                         field=option)
 
 
 def month_end(year: int, month: int) -> dt.date:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..core.errors import InputError
 
 DEFAULT_STORE = "egov-store.sqlite"
+BUSY_TIMEOUT_S = 120  # another import writing: wait this long for it, then give up clearly
 _DDL = {
     "sqlite": {"id_pk": "INTEGER PRIMARY KEY AUTOINCREMENT"},
     "postgresql": {"id_pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"},
@@ -51,7 +52,10 @@ class Database:
     def transaction(self) -> Iterator["Database"]:
         """All or nothing; inside another transaction, a savepoint (all or nothing of its own)."""
         name = f"sp{self.depth}"
-        begin, commit, rollback = (("BEGIN", "COMMIT", "ROLLBACK") if self.depth == 0 else
+        # SQLite: IMMEDIATE takes the write lock at once (waiting up to the busy timeout), so
+        # two imports queue instead of failing with "database is locked" halfway through.
+        first = "BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN"
+        begin, commit, rollback = ((first, "COMMIT", "ROLLBACK") if self.depth == 0 else
                                    (f"SAVEPOINT {name}", f"RELEASE {name}",
                                     f"ROLLBACK TO {name}"))
         self.execute(begin)
@@ -70,10 +74,21 @@ class Database:
     def close(self) -> None:
         self.connection.close()
 
+    @property
+    def document_errors(self) -> tuple[type[BaseException], ...]:
+        """What the database raises for one document it cannot hold (a constraint, a value),
+        as opposed to the store itself failing."""
+        if self.dialect == "sqlite":
+            return (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError,
+                    ValueError, OverflowError)
+        import psycopg
+
+        return (psycopg.IntegrityError, psycopg.DataError, ValueError, OverflowError)
+
 
 def connect(target: str | Path | None = None) -> Database:
     """``postgresql://...`` for PostgreSQL, else an SQLite file (created if missing), as it is:
-    ``egov_probe.store.open_database`` also brings its schema up to date."""
+    ``egov_probe.store.open_database`` also brings its schema up to date when it is behind."""
     target = str(target or DEFAULT_STORE)
     if target.startswith(("postgresql://", "postgres://")):
         return _open_postgresql(target)
@@ -85,10 +100,14 @@ def _open_sqlite(path: Path) -> Database:
         raise InputError("the store's folder does not exist", path=str(path.parent),
                          field="--store")
     try:
-        connection = sqlite3.connect(str(path), isolation_level=None)
+        connection = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.OperationalError as exc:
+        raise InputError(f"cannot open the SQLite store: {exc}", path=str(path),
+                         field="--store") from exc
     except sqlite3.DatabaseError as exc:
         raise InputError(f"not an SQLite store: {exc}", path=str(path), field="--store") from exc
     return Database("sqlite", connection, str(path))

@@ -6,9 +6,15 @@ What happens to each document:
   transaction; a failure rolls the batch back, never leaves half a document);
 - ``duplicate``: the same document (same bytes, or the same content in another layout) is
   already stored: counted once;
-- ``quarantined``: moved (a zip member: copied) to the quarantine folder with
+- ``quarantined``: copied (a zip member: extracted) to the quarantine folder with
   ``<name>.reason.txt`` (see ``prepare``), or when its id is already stored with other content.
-  Nothing is deleted; fix the file and import it again.
+  The file given is never deleted, moved or modified; fix the copy and import it again.
+- ``skipped``: JSON that is not a report (see ``sources``) and files that are neither ``.json``
+  nor ``.zip``: listed, left alone.
+
+A bad file is its own failure, never its batch's: when the store refuses a batch for one
+document (a constraint, a value the database cannot hold), the batch is stored document by
+document and only the one refused goes to quarantine.
 
 Documents are prepared (``prepare``) by worker processes on large imports and stored here, in
 order.
@@ -20,6 +26,7 @@ import contextlib
 import datetime as dt
 import functools
 import multiprocessing
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
@@ -28,7 +35,7 @@ from ..core.clock import utc_now
 from .db import Database
 from .prepare import Prepared, Rejected, Rules, prepare_document
 from .quarantine import Quarantine
-from .sources import BadArchive, SourceDocument, discover, ignored_files
+from .sources import BadArchive, BadItem, Skipped, Source, TooLarge, discover, origin_text
 from .writer import DUPLICATE, IMPORTED, store_batch
 
 PARALLEL_FROM = 400  # documents; below this, worker processes cost more than they save
@@ -41,7 +48,8 @@ class ImportSummary:
     imported: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     quarantined: list[tuple[str, str, str]] = field(default_factory=list)  # origin, reason, target
-    ignored: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # neither .json nor .zip
+    not_reports: list[str] = field(default_factory=list)  # JSON that is no report: left alone
 
 
 def import_paths(database: Database, paths: Iterable[Path], unit_ids: Iterable[str],
@@ -53,9 +61,11 @@ def import_paths(database: Database, paths: Iterable[Path], unit_ids: Iterable[s
     """
     paths = [Path(p) for p in paths]
     quarantine = Quarantine(Path(quarantine_dir))
-    summary = ImportSummary(ignored=[str(p) for p in ignored_files(paths, quarantine.folder)])
     rules = Rules(frozenset(unit_ids), now or utc_now())
-    items = list(discover(paths, skip=quarantine.folder))
+    skipped = Skipped([], [])
+    items = list(discover(paths, skip=quarantine.folder, skipped=skipped))
+    summary = ImportSummary(ignored=[origin_text(p) for p in skipped.other],
+                            not_reports=skipped.not_reports)
     with contextlib.closing(_prepare_all(items, rules, parallel_from)) as outcomes:
         for start in range(0, len(items), BATCH):
             batch = [(item, next(outcomes)) for item in items[start:start + BATCH]]
@@ -63,14 +73,16 @@ def import_paths(database: Database, paths: Iterable[Path], unit_ids: Iterable[s
     return summary
 
 
-def _import_batch(database: Database,
-                  batch: list[tuple[SourceDocument | BadArchive, Prepared | str]],
+def _import_batch(database: Database, batch: list[tuple[Source, Prepared | str]],
                   quarantine: Quarantine, summary: ImportSummary) -> None:
     """Store the batch's valid documents in one transaction, then quarantine the rest."""
     valid = [(item, outcome) for item, outcome in batch if isinstance(outcome, Prepared)]
-    with database.transaction():
-        verdicts = dict(zip((id(item) for item, _ in valid),
-                            store_batch(database, [outcome for _, outcome in valid])))
+    try:
+        with database.transaction():
+            verdicts = dict(zip((id(item) for item, _ in valid),
+                                store_batch(database, [outcome for _, outcome in valid])))
+    except database.document_errors:
+        verdicts = _one_by_one(database, valid)
     for item, outcome in batch:
         verdict = verdicts.get(id(item), outcome)
         if verdict == IMPORTED:
@@ -82,7 +94,19 @@ def _import_batch(database: Database,
             summary.quarantined.append((item.origin, reason, str(target)))
 
 
-def _prepare_all(items: list[SourceDocument | BadArchive], rules: Rules,
+def _one_by_one(database: Database, valid: list[tuple[Source, Prepared]]) -> dict[int, str]:
+    """Each document in its own transaction: one the store refuses is refused alone."""
+    verdicts = {}
+    for item, prepared in valid:
+        try:
+            with database.transaction():
+                [verdicts[id(item)]] = store_batch(database, [prepared])
+        except database.document_errors as exc:
+            verdicts[id(item)] = f"the store refused it: {str(exc).splitlines()[0][:300]}"
+    return verdicts
+
+
+def _prepare_all(items: list[Source], rules: Rules,
                  parallel_from: int) -> Iterator[Prepared | str]:
     """Each item prepared, or the reason it is rejected (a string), in the items' order."""
     prepare = functools.partial(_prepare_item, rules=rules)
@@ -95,12 +119,17 @@ def _prepare_all(items: list[SourceDocument | BadArchive], rules: Rules,
         yield from pool.imap(prepare, items, chunksize=_CHUNK)
 
 
-def _prepare_item(item: SourceDocument | BadArchive, rules: Rules) -> Prepared | str:
+def _prepare_item(item: Source, rules: Rules) -> Prepared | str:
+    """Never raises: whatever goes wrong with one document is that document's reason."""
     try:
-        if isinstance(item, BadArchive):
+        if isinstance(item, (BadArchive, BadItem)):
             return item.reason
         return prepare_document(item.read(), item.origin, rules)
-    except Rejected as exc:
+    except (Rejected, TooLarge) as exc:
         return str(exc)
     except OSError as exc:
-        return f"cannot read: {exc}"
+        return f"cannot read: {exc.strerror or exc}"
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
+        return f"cannot read from the zip: {exc}"
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the import
+        return f"cannot be judged ({type(exc).__name__}): {str(exc)[:200]}"

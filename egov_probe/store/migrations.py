@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.clock import utc_now, utc_text
+from ..core.errors import InputError
 from .db import Database
 
 
@@ -73,17 +74,63 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
+def pending(database: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Versions the store lacks, found by reading only (nothing created)."""
+    return [m.version for m in migrations if m.version not in _recorded(database)]
+
+
+def _recorded(database: Database) -> set[int]:
+    try:  # autocommit: a failed read leaves no transaction behind
+        return {row[0] for row in database.query("SELECT version FROM schema_migrations")}
+    except Exception as exc:  # noqa: BLE001 - no table yet: a new store
+        if _missing_table(exc):
+            return set()
+        raise
+
+
+def _missing_table(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "no such table" in text or "does not exist" in text
+
+
+def ensure_current(database: Database, apply: bool = True,
+                   migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Migrate only when the store is behind; ``apply=False`` (or a migration the account may
+    not run) turns a store that is behind into an error saying what to do."""
+    missing = pending(database, migrations)
+    if not missing:
+        return []
+    if not apply:
+        raise _behind(database, missing, "this command does not change the store's schema")
+    try:
+        return migrate(database, migrations)
+    except Exception as exc:  # noqa: BLE001 - e.g. a read-only role: say what to do
+        if "permission denied" in str(exc).lower() or "readonly" in str(exc).lower():
+            raise _behind(database, missing, str(exc).splitlines()[0]) from exc
+        raise
+
+
+def _behind(database: Database, missing: list[int], why: str) -> InputError:
+    return InputError(f"the store lacks schema migrations {', '.join(map(str, missing))} "
+                      f"({why}): run `egov-probe store migrate --store ...` once with an account "
+                      f"that may change the schema", path=database.location, field="--store")
+
+
 def migrate(database: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
-    """Apply the migrations the database has not seen yet; returns their versions."""
+    """Apply the migrations the database has not seen yet; returns their versions.
+
+    Each migration is checked again inside its own transaction, so two processes migrating a
+    new store at once apply each migration once (the second waits, then finds it done).
+    """
     with database.transaction():
         database.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
                          "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-    done = {row[0] for row in database.query("SELECT version FROM schema_migrations")}
     applied = []
     for migration in sorted(migrations, key=lambda m: m.version):
-        if migration.version in done:
-            continue
         with database.transaction():
+            if database.query("SELECT 1 FROM schema_migrations WHERE version = ?",
+                              (migration.version,)):
+                continue
             for statement in migration.statements:
                 database.execute(statement)
             database.execute("INSERT INTO schema_migrations (version, name, applied_at) "

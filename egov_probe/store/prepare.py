@@ -9,18 +9,19 @@ a workstation with no unit.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from ..core.clock import utc_text
-from ..core.model import SCHEMA_VERSION
+from ..core.errors import InputError
+from ..core.report_file import (check_object, check_report, check_schema_version, check_time,
+                                check_unit)
+from ..core.yamlsource import DOCUMENT_LIMITS, parse_json_bytes
 from .validation import mailbox_review_problems, report_problems
 
-FUTURE_TOLERANCE = dt.timedelta(hours=1)
 MAILBOX_KIND = "mailbox_review"
 
 
@@ -63,24 +64,20 @@ class Document:
 
 def prepare_document(raw: bytes, origin: str, rules: Rules) -> Prepared:
     """Parse and judge one document; raises Rejected with the reason."""
-    document = parse_json(raw, origin)
-    if document.data.get("kind") == MAILBOX_KIND:
-        return _prepare_review(document, rules)
-    return _prepare_report(document, rules)
+    try:
+        document = parse_json(raw, origin)
+        if document.data.get("kind") == MAILBOX_KIND:
+            return _prepare_review(document, rules)
+        return _prepare_report(document, rules)
+    except InputError as exc:
+        raise Rejected(exc.detail()) from exc
 
 
 def parse_json(raw: bytes, origin: str = "") -> Document:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Rejected(f"not UTF-8 text (byte {exc.start})") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Rejected(f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
-    if not isinstance(data, dict):
-        raise Rejected("not a report: expected a JSON object at the top")
-    return Document(data, text, hashlib.sha256(raw).hexdigest(), origin)
+    """The document in ``raw`` (the project's one JSON loader, with its limits)."""
+    data = parse_json_bytes(raw, origin, DOCUMENT_LIMITS)
+    check_object(data, origin, "report")
+    return Document(data, raw.decode("utf-8-sig"), hashlib.sha256(raw).hexdigest(), origin)
 
 
 def canonical_form(data: Any) -> str:
@@ -88,48 +85,11 @@ def canonical_form(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _check_schema_version(data: dict[str, Any], what: str) -> None:
-    version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise Rejected(f"{what} schema_version {version!r} is not supported: this egov-probe reads "
-                       f"{SCHEMA_VERSION} (a newer format needs a newer egov-probe; an older one "
-                       f"must be audited again)")
-
-
-def _check_valid(problems: list[str], what: str) -> None:
-    if problems:
-        raise Rejected(f"not a valid {what}: " + "; ".join(problems[:5]))
-
-
-def _check_time(rules: Rules, stamp: str, field_name: str) -> None:
-    try:
-        moment = dt.datetime.fromisoformat(stamp[:19])
-    except ValueError as exc:  # the schema's pattern lets 2015-09-31 through
-        raise Rejected(f"{field_name} {stamp} is not a real date and time: {exc}") from exc
-    if moment.replace(tzinfo=dt.timezone.utc) > rules.now + FUTURE_TOLERANCE:
-        raise Rejected(f"{field_name} {stamp} is in the future (now {rules.now_text}): "
-                       f"the machine's clock is wrong; fix it and audit again")
-
-
-def _check_unit(rules: Rules, unit_id: Optional[str], kind: str) -> None:
-    if unit_id is None:
-        if kind == "workstation":
-            raise Rejected("workstation report without a unit (host.unit_id is null): "
-                           "audit again with --unit UNIT_ID")
-        return
-    if unit_id not in rules.unit_ids:
-        near = difflib.get_close_matches(unit_id, sorted(rules.unit_ids), n=3, cutoff=0.5)
-        hint = f"; did you mean: {', '.join(near)}?" if near else ""
-        raise Rejected(f"unknown unit id {unit_id!r} (not in the inventory){hint}")
-
-
 def _prepare_report(document: Document, rules: Rules) -> Prepared:
     data = document.data
-    _check_schema_version(data, "report")
-    _check_valid(report_problems(data), "report")
-    _check_time(rules, data["started_at"], "started_at")
+    check_report(data, document.origin, now=rules.now, unit_ids=rules.unit_ids,
+                 problems=report_problems)
     host = data["host"]
-    _check_unit(rules, host["unit_id"], host["kind"])
     row = (data["report_id"], document.digest, data["schema_version"], host["kind"],
            host["hostname"], host["unit_id"], host["officer"], data["started_at"], data["outcome"],
            data["summary"]["readiness"], document.origin, rules.now_text, document.text)
@@ -144,11 +104,16 @@ def _check_row(check: dict[str, Any]) -> tuple:
 
 
 def _prepare_review(document: Document, rules: Rules) -> Prepared:
-    data = document.data
-    _check_schema_version(data, "mailbox review")
-    _check_valid(mailbox_review_problems(data), "mailbox review")
-    _check_time(rules, data["generated_at"], "generated_at")
-    _check_unit(rules, data["unit_id"], "mailbox_review")
+    data, name = document.data, document.origin
+    check_schema_version(data, name, "mailbox review")
+    problems = mailbox_review_problems(data)
+    if problems:
+        raise Rejected("not a valid mailbox review: " + "; ".join(problems[:5]))
+    check_time(data["generated_at"], "generated_at", name, rules.now)
+    check_unit(data["unit_id"], "mailbox_review", rules.unit_ids, name)
+    for key in ("officers", "working_mailbox"):
+        if not 0 <= data["summary"][key] < 2 ** 31:
+            raise Rejected(f"summary.{key}: expected a count below {2 ** 31}")
     row = (data["review_id"], document.digest, data["unit_id"], data["generated_at"],
            data["summary"]["officers"], data["summary"]["working_mailbox"], document.origin,
            rules.now_text, document.text)

@@ -1,16 +1,38 @@
-"""Where reports come from: files, folders (a USB stick) and zip files, one SourceDocument each."""
+"""Where reports come from: files, folders (a USB stick) and zip files, one item per document.
+
+Only what is a report by its suffix (``.json``, or a ``.json`` member of a ``.zip``) and by its
+content (it names ``schema_version`` with ``report_id`` or ``review_id``) is taken from a folder
+or a zip; any other JSON there (a browser's settings in a home folder) is skipped, listed, and
+never read again nor touched. A file named on the command line is always judged. Nothing here
+writes to the files it is given.
+
+Limits (named in the refusal): a document at most ``MAX_DOCUMENT_BYTES``; a zip member at most
+as much once uncompressed; a zip at most ``MAX_ZIP_MEMBERS`` members and ``MAX_ZIP_BYTES`` once
+uncompressed, and no member expanding more than ``MAX_RATIO`` times (a zip bomb).
+"""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, Union
 
 from ..core.errors import InputError
+from ..core.yamlsource import DOCUMENT_LIMITS, size_text
 
 DOCUMENT_SUFFIX = ".json"
 ARCHIVE_SUFFIX = ".zip"
+MAX_DOCUMENT_BYTES = DOCUMENT_LIMITS.max_bytes
+MAX_ZIP_BYTES = 512 * 1024 * 1024
+MAX_ZIP_MEMBERS = 20_000
+MAX_RATIO = 200
+_MARKS = re.compile(rb'"(schema_version|report_id|review_id)"\s*:')
+
+
+class TooLarge(Exception):
+    """A document beyond a size limit (the message names the limit)."""
 
 
 @dataclass(frozen=True)
@@ -22,71 +44,166 @@ class SourceDocument:
 
     @property
     def origin(self) -> str:
-        return f"{self.path}!{self.member}" if self.member else str(self.path)
+        return origin_text(self.path, self.member)
 
     def read(self) -> bytes:
+        """The document's bytes, never more than the limit (TooLarge beyond it)."""
         if self.member is None:
-            return self.path.read_bytes()
-        with zipfile.ZipFile(self.path) as archive:
-            return archive.read(self.member)
+            with open(self.path, "rb") as handle:
+                raw = handle.read(MAX_DOCUMENT_BYTES + 1)
+        else:
+            with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as handle:
+                raw = handle.read(MAX_DOCUMENT_BYTES + 1)
+        if len(raw) > MAX_DOCUMENT_BYTES:
+            raise TooLarge(f"larger than the limit of {size_text(MAX_DOCUMENT_BYTES)} per "
+                           f"report")
+        return raw
 
 
 @dataclass(frozen=True)
 class BadArchive:
-    """A zip file that cannot be opened at all (it goes to quarantine whole)."""
+    """A zip file that cannot be opened, or is refused whole (it goes to quarantine whole)."""
 
     path: Path
     reason: str
 
     @property
     def origin(self) -> str:
-        return str(self.path)
+        return origin_text(self.path)
 
 
-def discover(paths: Iterable[Path], skip: Optional[Path] = None
-             ) -> Iterator[SourceDocument | BadArchive]:
-    """Every ``.json`` file and every ``.json`` member of a ``.zip`` under ``paths``, sorted.
+@dataclass(frozen=True)
+class BadItem:
+    """A document refused before it is read (too large); the original is left where it is."""
 
-    ``skip`` (the quarantine folder) is never read again.
+    path: Path
+    reason: str
+    member: Optional[str] = None
+
+    @property
+    def origin(self) -> str:
+        return origin_text(self.path, self.member)
+
+
+def origin_text(path: Path, member: Optional[str] = None) -> str:
+    """Where a document came from, as text any store and terminal can hold: a file name in
+    another encoding than UTF-8 (an old stick) shows its odd bytes as ``\\xNN``."""
+    text = f"{path}!{member}" if member else str(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+Source = Union[SourceDocument, BadArchive, BadItem]
+
+
+@dataclass
+class Skipped:
+    """Files seen and left alone: not .json/.zip, or JSON that is not a report."""
+
+    other: list[Path]
+    not_reports: list[str]
+
+
+def discover(paths: Iterable[Path], skip: Optional[Path] = None,
+             skipped: Optional[Skipped] = None) -> Iterator[Source]:
+    """Every report file and report member of a ``.zip`` under ``paths``, sorted.
+
+    ``skip`` (the quarantine folder) is never read again; what is left alone goes to ``skipped``.
     """
+    skipped = skipped if skipped is not None else Skipped([], [])
     skip = skip.resolve() if skip is not None else None
     for path in paths:
         path = Path(path).resolve()
         if not path.exists():
             raise InputError("no such file or folder", path=str(path))
-        files = sorted((p for p in path.rglob("*") if p.is_file()), key=str) \
-            if path.is_dir() else [path]
+        named = not path.is_dir()
+        files = [path] if named else sorted((p for p in path.rglob("*") if p.is_file()), key=str)
         for file in files:
             if skip is not None and _inside(file, skip):
                 continue
-            if file.suffix.lower() == ARCHIVE_SUFFIX:
-                yield from _archive_items(file)
-            elif file.suffix.lower() == DOCUMENT_SUFFIX or not path.is_dir():
-                yield SourceDocument(file)
+            suffix = file.suffix.lower()
+            if suffix == ARCHIVE_SUFFIX:
+                yield from _archive_items(file, skipped)
+            elif suffix == DOCUMENT_SUFFIX or named:
+                yield from _file_item(file, named, skipped)
+            else:
+                skipped.other.append(file)
 
 
-def ignored_files(paths: Iterable[Path], skip: Optional[Path] = None) -> list[Path]:
-    """Files in the folders that are neither ``.json`` nor ``.zip`` (listed, never read)."""
-    found = []
-    skip = skip.resolve() if skip is not None else None
-    for path in (Path(p).resolve() for p in paths):
-        if path.is_dir():
-            found += [p for p in sorted(path.rglob("*")) if p.is_file()
-                      and p.suffix.lower() not in (DOCUMENT_SUFFIX, ARCHIVE_SUFFIX)
-                      and not (skip is not None and _inside(p, skip))]
-    return found
+def _file_item(file: Path, named: bool, skipped: Skipped) -> Iterator[Source]:
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        yield BadItem(file, f"cannot read: {exc.strerror}")
+        return
+    if size > MAX_DOCUMENT_BYTES:
+        if named or _looks_like_report(_head(file)):
+            yield BadItem(file, f"{size_text(size)}: larger than the limit of "
+                                f"{size_text(MAX_DOCUMENT_BYTES)} per report")
+        else:
+            skipped.not_reports.append(origin_text(file))
+        return
+    if named or _looks_like_report(_head(file)):
+        yield SourceDocument(file)
+    else:
+        skipped.not_reports.append(origin_text(file))
 
 
-def _archive_items(file: Path) -> Iterator[SourceDocument | BadArchive]:
+def _head(file: Path) -> bytes:
+    try:
+        with open(file, "rb") as handle:
+            return handle.read(MAX_DOCUMENT_BYTES)
+    except OSError:
+        return b'"report_id":'  # unreadable: judged (and refused with the reason) as a report
+
+
+def _looks_like_report(raw: bytes) -> bool:
+    """Names ``schema_version``, ``report_id`` or ``review_id`` as a key: a report or review."""
+    return _MARKS.search(raw) is not None
+
+
+def _archive_items(file: Path, skipped: Skipped) -> Iterator[Source]:
     try:
         with zipfile.ZipFile(file) as archive:
-            names = sorted(info.filename for info in archive.infolist()
-                           if not info.is_dir() and info.filename.lower().endswith(DOCUMENT_SUFFIX))
-    except (zipfile.BadZipFile, OSError) as exc:
+            infos = [info for info in archive.infolist()
+                     if not info.is_dir() and info.filename.lower().endswith(DOCUMENT_SUFFIX)]
+            refusal = _zip_refusal(archive.infolist())
+            if refusal:
+                yield BadArchive(file, refusal)
+                return
+            items = []
+            for info in sorted(infos, key=lambda i: i.filename):
+                if info.file_size > MAX_DOCUMENT_BYTES:
+                    items.append(BadItem(file, f"{size_text(info.file_size)} once uncompressed: "
+                                               f"larger than the limit of "
+                                               f"{size_text(MAX_DOCUMENT_BYTES)} per report",
+                                         info.filename))
+                    continue
+                with archive.open(info) as handle:
+                    head = handle.read(MAX_DOCUMENT_BYTES)
+                if _looks_like_report(head):
+                    items.append(SourceDocument(file, info.filename))
+                else:
+                    skipped.not_reports.append(origin_text(file, info.filename))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
+            EOFError, OSError, ValueError) as exc:
         yield BadArchive(file, f"not a readable zip file: {exc}")
         return
-    for name in names:
-        yield SourceDocument(file, name)
+    yield from items
+
+
+def _zip_refusal(infos: list[zipfile.ZipInfo]) -> Optional[str]:
+    """Why a zip is refused whole (a zip bomb), or None."""
+    if len(infos) > MAX_ZIP_MEMBERS:
+        return f"{len(infos)} members: more than the limit of {MAX_ZIP_MEMBERS} per zip"
+    total = sum(info.file_size for info in infos)
+    if total > MAX_ZIP_BYTES:
+        return (f"{size_text(total)} once uncompressed: more than the limit of "
+                f"{size_text(MAX_ZIP_BYTES)} per zip (a zip bomb?)")
+    for info in infos:
+        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            return (f"member {info.filename} expands {info.file_size // max(info.compress_size, 1)}"
+                    f" times (more than {MAX_RATIO}): refused as a zip bomb")
+    return None
 
 
 def _inside(path: Path, folder: Path) -> bool:

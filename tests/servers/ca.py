@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,27 @@ class TestCA:
                 .sign(self.key, hashes.SHA256()))
         self.cert = cert
         self.root = _write(self.folder, "ca", cert, self.key)
+
+    def issue_weak(self, stem: str, address: str, digest: str = "sha1") -> Issued:
+        """A certificate for the IP ``address`` signed with a weak ``digest`` (SHA-1, MD5), by
+        Debian's ``openssl`` (the cryptography package refuses to make one)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        key_path = self.folder / f"{stem}.key"
+        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        key_path.chmod(0o644)
+        csr = (x509.CertificateSigningRequestBuilder().subject_name(_name(address))
+               .sign(key, hashes.SHA256()))
+        csr_path, ext_path = self.folder / f"{stem}.csr", self.folder / f"{stem}.ext"
+        csr_path.write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+        ext_path.write_text(f"subjectAltName=IP:{address}\nextendedKeyUsage=serverAuth\n")
+        cert_path = self.folder / f"{stem}.crt"
+        subprocess.run(["openssl", "x509", "-req", "-in", str(csr_path), "-CA",
+                        str(self.root.cert), "-CAkey", str(self.root.key), "-CAcreateserial",
+                        "-days", "30", f"-{digest}", "-extfile", str(ext_path), "-out",
+                        str(cert_path)], check=True, capture_output=True)
+        return Issued(cert_path, key_path)
 
     def issue(self, stem: str, *names: str, days: int = 365, expired: bool = False) -> Issued:
         """A server certificate for ``names`` (DNS names or IP addresses)."""
