@@ -134,3 +134,20 @@ def test_validation_gives_the_same_verdict_with_or_without_the_fast_path(fast, m
     assert validation.mailbox_review_problems(review) == []
     review["summary"]["officers"] = -1
     assert any("summary/officers" in p for p in validation.mailbox_review_problems(review))
+
+
+def test_a_large_report_gets_the_same_messages_from_the_quick_path():
+    """jsonschema-rs finds the bad checks of a long report, jsonschema words them: the same
+    lines as a full jsonschema run, check numbers included."""
+    from egov_probe.store import validation
+
+    if validation._fast_check("report") is None:
+        pytest.skip("jsonschema-rs is not installed")
+    data = make_report().to_dict()
+    first = data["checks"][0]
+    data["checks"] = [dict(first, id=f"system.c{i}") for i in range(300)]
+    data["checks"][5]["status"] = "maybe"
+    data["checks"][299].update(status="fail", remedy=None)
+    data["host"]["extra"] = 1
+    assert validation.report_problems(data) == validation_errors(data)
+    assert any(p.startswith("checks/299/remedy") for p in validation.report_problems(data))
