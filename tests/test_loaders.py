@@ -24,11 +24,13 @@ def test_an_alias_bomb_is_refused_naming_file_line_and_key(tmp_path):
         load_yaml(path)
     assert caught.value.path == str(path) and caught.value.line is not None
     assert "YAML aliases" in caught.value.message and caught.value.field
+    assert "*" in BOMB.splitlines()[caught.value.line - 1]  # the line where aliases are used
 
 
-def test_a_few_aliases_are_fine():
-    doc = parse_yaml("base: &b {x: 1}\none: *b\ntwo: *b\n", "a.yml")
-    assert doc.data["two"] == {"x": 1} and doc.line_of(("two",)) == 3
+def test_a_few_aliases_are_fine_and_lines_are_where_they_are_used():
+    doc = parse_yaml("base: &b {x: 1}\none: *b\ntwo:\n  - *b\n", "a.yml")
+    assert doc.data["two"] == [{"x": 1}] and doc.line_of(("two", 0, "x")) == 4
+    assert doc.line_of(("one", "x")) == 2 and doc.line_of(("base", "x")) == 1
 
 
 @pytest.mark.parametrize("text,message,line", [

@@ -235,34 +235,43 @@ class _Builder:
         self.aliases = 0
         self.nodes = 0
 
-    def build(self, node: yaml.Node, key_path: KeyPath) -> Any:
-        self._count(node, key_path)
-        self.doc.lines.setdefault(key_path, node.start_mark.line + 1)
+    def build(self, node: yaml.Node, key_path: KeyPath, parent_line: int = 1,
+              alias_line: Optional[int] = None) -> Any:
+        """Plain data of ``node``. Inside an alias's expansion, lines are the alias's own
+        (``alias_line``, where ``*name`` was written), not the anchor's."""
+        if alias_line is None and isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) \
+                and id(node) in self.seen:
+            alias_line = parent_line
+        line = alias_line if alias_line is not None else node.start_mark.line + 1
+        self._count(node, key_path, line)
+        self.doc.lines.setdefault(key_path, line)
         if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, key_path)
+            return self.mapping(node, key_path, alias_line)
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, key_path + (i,)) for i, item in enumerate(node.value)]
+            return [self.build(item, key_path + (i,), line, alias_line)
+                    for i, item in enumerate(node.value)]
         return self.scalar(node, key_path)
 
-    def _count(self, node: yaml.Node, key_path: KeyPath) -> None:
+    def _count(self, node: yaml.Node, key_path: KeyPath, line: int) -> None:
         self.nodes += 1
         if len(key_path) > self.limits.max_depth:
             raise self._error(node, key_path, f"nested deeper than {self.limits.max_depth} "
-                                              f"levels (or an alias that refers to itself)")
+                                              f"levels (or an alias that refers to itself)", line)
         if self.nodes > self.limits.max_nodes:
-            raise self._error(node, key_path, f"more than {self.limits.max_nodes} values")
+            raise self._error(node, key_path, f"more than {self.limits.max_nodes} values", line)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in self.seen:  # an alias: the same node again
                 self.aliases += 1
                 if self.aliases > self.limits.max_aliases:
                     raise self._error(node, key_path, f"more than {self.limits.max_aliases} "
                                       f"uses of YAML aliases (*name): refused, as an alias "
-                                      f"bomb would be")
+                                      f"bomb would be", line)
             self.seen.add(id(node))
 
-    def _error(self, node: yaml.Node, key_path: KeyPath, message: str) -> InputError:
+    def _error(self, node: yaml.Node, key_path: KeyPath, message: str,
+               line: Optional[int] = None) -> InputError:
         shown = ".".join(str(k)[:40] for k in key_path[:8])
-        return InputError(message, path=self.doc.path, line=node.start_mark.line + 1,
+        return InputError(message, path=self.doc.path, line=line or node.start_mark.line + 1,
                           field=shown or None)
 
     def scalar(self, node: yaml.Node, key_path: KeyPath) -> Any:
@@ -284,7 +293,8 @@ class _Builder:
             raise self._error(node, key_path, "binary values (!!binary) are not supported here")
         return value
 
-    def mapping(self, node: yaml.MappingNode, key_path: KeyPath) -> dict:
+    def mapping(self, node: yaml.MappingNode, key_path: KeyPath,
+                alias_line: Optional[int] = None) -> dict:
         result: dict = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -301,6 +311,7 @@ class _Builder:
                 raise InputError(f"duplicate key {str(key)[:60]!r}", path=self.doc.path,
                                  line=key_node.start_mark.line + 1,
                                  field=".".join(map(str, child)))
-            self.doc.lines[child] = key_node.start_mark.line + 1
-            result[key] = self.build(value_node, child)
+            key_line = alias_line if alias_line is not None else key_node.start_mark.line + 1
+            self.doc.lines[child] = key_line
+            result[key] = self.build(value_node, child, key_line, alias_line)
         return result
