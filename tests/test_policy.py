@@ -55,8 +55,11 @@ def test_phase_and_unit_overrides_apply_in_order(tmp_path):
 def test_an_override_may_not_put_a_warning_beyond_the_failure(tmp_path):
     path = _policy_with(tmp_path, "units: {}",
                         "units:\n  xa-ma-thanh:\n    system:\n      ram_mb: {warn_below: 1024}")
-    with pytest.raises(InputError, match="warn_below .1024. must be >= fail_below .2048."):
+    with pytest.raises(InputError) as caught:
         load_policy(path)
+    assert str(caught.value).startswith(
+        f"{path}:{_line_of(path, 'warn_below: 1024')}: units.xa-ma-thanh.system.ram_mb.warn_below:"
+        " warn_below (1024) must be >= fail_below (2048)")
 
 
 @pytest.mark.parametrize("old,new,needle,message", [

@@ -226,15 +226,12 @@ def resolve_policy(doc: YamlDocument, sha256: str, *, phase: Optional[int] = Non
     for key in ("phases", "units"):
         for name, override in (doc.data.get(key) or {}).items():
             expect(doc, override, _OVERRIDE, (key, name), partial=True)
-            _check_rules(doc, override, (key, name))
+            merged = {section: copy.deepcopy(doc.data.get(section, {})) for section in _SECTIONS}
+            _merge(merged, override)  # the override as it applies: over the defaults
+            _check_rules(doc, merged, (key, name))
     sections = {name: copy.deepcopy(doc.data.get(name, {})) for name in _SECTIONS}
     for override in _overrides(doc.data, phase, unit_id):
         _merge(sections, override)
-    for override in _overrides(doc.data, 1, None) + _overrides(doc.data, 2, None) + \
-            [(doc.data.get("units") or {})[u] for u in (doc.data.get("units") or {})]:
-        merged = {name: copy.deepcopy(doc.data.get(name, {})) for name in _SECTIONS}
-        _merge(merged, override)
-        _check_rules(doc, merged, ())
     return Policy(policy_id=doc.data["policy_id"], version=doc.data["version"],
                   path=str(doc.path), sha256=sha256, sections=sections)
 
