@@ -64,3 +64,7 @@ def run_probe(*args: str, env: dict | None = None, cwd: Path | None = None,
 @pytest.fixture
 def probe():
     return run_probe
+
+
+# The Wine test bed (tests/wine/): one prefix per session, shared by the Wine tests.
+from tests.wine.session import bare_run, chrome32_run, planted_run, wine_bed  # noqa: E402,F401
