@@ -55,7 +55,8 @@ def test_a_fresh_prefix_has_no_supported_browser(bare_run: Run) -> None:
     (ie,) = reported(bare_run)["browsers"]  # Wine's own Internet Explorer only
     assert (ie["browser"], fold(ie["path"])) == ("ie", fold(IEXPLORE))
     assert check(bare_run.report, "browser.supported_available")["status"] == "fail"
-    assert bare_run.report["host"]["os"]["name"].startswith("Microsoft Windows")
+    assert bare_run.report["host"]["os"]["name"] == "Microsoft Windows 7"  # Wine's default
+    assert check(bare_run.report, "system.windows_release")["status"] == "fail"
 
 
 def test_the_audit_reports_every_planted_browser_and_nothing_else(planted_run: Run) -> None:
@@ -63,6 +64,18 @@ def test_the_audit_reports_every_planted_browser_and_nothing_else(planted_run: R
     assert check(planted_run.report, "browser.supported_available")["status"] == "pass"
     host = planted_run.report["host"]
     assert (host["unit_id"], host["officer"]) == ("thi-tran-yen-thanh", "Nguyễn Thị Lan")
+
+
+def test_the_windows_release_is_read_from_the_registry_and_judged(planted_run: Run) -> None:
+    os_fact = planted_run.report["facts"]["system"]["os"]
+    assert os_fact["value"] == {"name": "Windows 10 Pro", "version": "22H2",
+                                "build": "19045.5131"}  # as planted (tests/wine/scenario.py)
+    release = check(planted_run.report, "system.windows_release")
+    assert release["status"] == "fail"  # 22H2 went out of support on 2025-10-14
+    assert release["details"] == {"release": "Windows 10 22H2"}
+    assert {"source": "registry", "value": "5131",
+            "location": "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\UBR"} in \
+        release["evidence"]
 
 
 def test_the_file_version_overrules_a_stale_registry(planted_run: Run) -> None:

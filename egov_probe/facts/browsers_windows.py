@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
 from ..core.model import Evidence, OsInfo
+from .base import Fact
 from .browser_types import BrowserInstall
 from .winsource import (
     HiveUnavailable,
@@ -471,3 +472,16 @@ def windows_os_facts(source: WindowsSource) -> OsInfo:
         build=f"{build}.{update}" if build and update else build,
         arch=windows_arch(source) or "",
     )
+
+
+def windows_os_fact(source: WindowsSource) -> Fact:
+    """The ``os`` fact of a Windows machine: product, release (DisplayVersion), build.UBR,
+    each value read as evidence (the local audit and the fleet's collector share it)."""
+    info = windows_os_facts(source)
+    evidence = []
+    for name in ("ProductName", "DisplayVersion", "ReleaseId", "CurrentBuild", "UBR"):
+        found = source.value("HKLM", CURRENT_VERSION, name, 64)
+        if found is not None:
+            evidence.append(Evidence("registry", f"HKLM\\{CURRENT_VERSION}\\{name}", str(found)))
+    return Fact({"name": info.name, "version": info.version, "build": info.build},
+                tuple(evidence))

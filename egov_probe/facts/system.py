@@ -27,10 +27,12 @@ from .fonts import vietnamese_fonts
 def os_fact() -> Fact:
     if sys.platform.startswith("linux"):
         return _linux_os()
-    release, version, build = platform.release(), platform.version(), ""
     if sys.platform == "win32":
-        release, version, build = _windows_version()
-    return Fact({"name": platform.system(), "version": release, "build": build or version},
+        from .browsers_windows import windows_os_fact
+        from .winsource import LiveWindowsSource
+        return windows_os_fact(LiveWindowsSource())
+    release, version = platform.release(), platform.version()
+    return Fact({"name": platform.system(), "version": release, "build": version},
                 (Evidence("platform", "platform.uname()", f"{platform.system()} {version}"),))
 
 
@@ -57,14 +59,6 @@ def linux_os_from(info: dict[str, str], kernel: str) -> Fact:
                  "build": f"kernel {kernel}"},
                 (Evidence("file", "/etc/os-release", info.get("PRETTY_NAME")),
                  Evidence("platform", "uname -r", kernel)))
-
-
-def _windows_version() -> tuple[str, str, str]:
-    release, version, _csd, _ptype = platform.win32_ver()
-    build = version.rsplit(".", 1)[-1] if version else ""
-    if release == "10" and build.isdigit() and int(build) >= 22000:
-        release = "11"  # Windows 11 still reports itself as 10.0 with a build from 22000
-    return release, version, build
 
 
 def arch_fact() -> Fact:

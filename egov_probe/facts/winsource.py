@@ -304,6 +304,8 @@ except ImportError:  # not Windows: the live source cannot be built, the rest wo
     winreg = None  # type: ignore[assignment]
 
 _PROFILE_LIST = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList"
+MOUNT_PREFIX = "egov-probe-"  # HKU name of a hive the probe loaded: egov-probe-<SID>
+UNLOAD_ATTEMPTS = 5
 _HIVE_PRIVILEGES = ("SeRestorePrivilege", "SeBackupPrivilege")
 
 
@@ -365,19 +367,25 @@ class LiveWindowsSource:
 
     @contextlib.contextmanager
     def user_hive(self, profile: Profile) -> Iterator[str]:
+        """The hive of a user not logged on is loaded under ``HKU\\egov-probe-<SID>`` for the
+        reads and always unloaded after, also when the reads fail: a hive left loaded gives
+        that user a temporary profile at the next logon. A mount of that name left by an
+        earlier run that was killed is unloaded first."""
         if profile.loaded:
             yield profile.sid
             return
-        name = "egov-probe-" + profile.sid
+        name = MOUNT_PREFIX + profile.sid
         try:
             _enable_privileges(_HIVE_PRIVILEGES)
+            if fold(name) in {fold(s) for s in self.subkeys("HKU", "")}:
+                unload_hive(name)
             winreg.LoadKey(winreg.HKEY_USERS, name, profile.hive_file)
         except OSError as error:
             raise HiveUnavailable(f"cannot load {profile.hive_file}: {error}") from error
         try:
             yield name
         finally:
-            _unload_hive(name)
+            unload_hive(name)
 
 
 def is_person_sid(sid: str) -> bool:
@@ -440,14 +448,34 @@ def _enable_privileges(names: tuple[str, ...]) -> None:
         close(token)
 
 
-def _unload_hive(name: str) -> None:
+class HiveNotUnloaded(OSError):
+    """A hive the probe loaded could not be unloaded: the user's next logon is at risk."""
+
+
+def unload_hive(name: str) -> None:
+    """Unload ``HKU\\name``, checking the result; a key handle still open (a finalizer not
+    yet run) makes Windows refuse, so collect garbage and retry before giving up loudly."""
     import ctypes
+    import gc
+    import time
     from ctypes import wintypes
 
     unload = _winapi("advapi32", "RegUnLoadKeyW", wintypes.LONG, wintypes.HKEY,
                      wintypes.LPCWSTR)
     users = wintypes.HKEY(ctypes.c_int32(0x80000003).value)  # HKEY_USERS, sign-extended
-    unload(users, name)
+    code = 0
+    for attempt in range(UNLOAD_ATTEMPTS):
+        code = unload(users, name)
+        if code == 0:
+            return
+        if code == 2:  # ERROR_FILE_NOT_FOUND: nothing of that name is loaded
+            break
+        gc.collect()
+        time.sleep(0.1 * (attempt + 1))
+    raise HiveNotUnloaded(
+        code, f"HKU\\{name} is still loaded ({ctypes.FormatError(code).strip()}); unload it "
+              f"as an administrator with: reg unload \"HKU\\{name}\" (or restart the machine) "
+              f"before that user logs on")
 
 
 def _file_version_info(path: str) -> str | None:
@@ -500,7 +528,7 @@ def _translations(found: tuple[int, int] | None) -> list[tuple[int, int]]:
 
 
 __all__ = [
-    "FORMAT", "HiveUnavailable", "Profile", "WindowsSource", "FixtureWindowsSource",
+    "FORMAT", "HiveUnavailable", "HiveNotUnloaded", "MOUNT_PREFIX", "unload_hive", "Profile", "WindowsSource", "FixtureWindowsSource",
     "RecordingWindowsSource", "LiveWindowsSource", "dump_evidence", "load_fixture",
     "registry_location", "pe_machine", "version_prefix", "join_path", "leaf", "fold",
     "is_person_sid",

@@ -79,7 +79,7 @@ def system_collectors(source: FixtureWindowsSource,
                       system: dict[str, Any]) -> dict[str, Callable[[], Optional[Fact]]]:
     need = lambda key: _need(system, key)  # noqa: E731
     return {
-        "os": lambda: _os_fact(source),
+        "os": lambda: bw.windows_os_fact(source),
         "arch": lambda: Fact(bw.windows_arch(source) or "",
                              (Evidence("environment", "PROCESSOR_ARCHITECTURE",
                                        source.environ("PROCESSOR_ARCHITECTURE")),)),
@@ -110,12 +110,6 @@ def _need(system: dict[str, Any], key: str) -> Any:
     if system.get(key) is None:
         raise ValueError(f"the collector printed no {key}")
     return system[key]
-
-
-def _os_fact(source: FixtureWindowsSource) -> Fact:
-    info = bw.windows_os_facts(source)
-    return Fact({"name": info.name, "version": info.version, "build": info.build},
-                (Evidence("registry", "HKLM\\" + bw.CURRENT_VERSION, info.name),))
 
 
 def _encoding(code_page: str) -> Fact:

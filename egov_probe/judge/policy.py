@@ -129,6 +129,27 @@ _ENDPOINT = Spec(check=_endpoint_target, keys={
     "resolvers": _RESOLVERS,
 })
 
+def _iso_date(value: Any) -> Optional[str]:
+    ok = isinstance(value, str) and re.match(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$",
+                                             value)
+    return None if ok else f"expected a date like \"2025-10-14\" (quoted), found {value!r}"
+
+
+def _pattern(value: Any) -> Optional[str]:
+    try:
+        re.compile(value)
+    except (re.error, TypeError) as error:
+        return f"expected a regular expression, found {value!r}: {error}"
+    return None
+
+
+_WINDOWS_RELEASE = Spec(keys={
+    "name": Spec(types=(str,), required=True),
+    "build": Spec(types=(int,), required=True, check=at_least(1)),
+    "edition": Spec(types=(str,), check=_pattern),
+    "end_of_support": Spec(types=(str,), required=True, check=_iso_date),
+})
+
 _SECTIONS = {
     "browsers": Spec(keys={
         "require_supported": Spec(types=(int,), check=at_least(0)),
@@ -145,6 +166,7 @@ _SECTIONS = {
             "required": Spec(types=(bool,)),
             "preferred": Spec(types=(list,), items=Spec(types=(str,))),
         }),
+        "windows_releases": Spec(types=(list,), items=_WINDOWS_RELEASE),
     }),
     "network": Spec(keys={
         "overall_timeout_s": _TIMEOUT,

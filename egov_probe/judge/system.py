@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Optional
 
 from ..core import messages
 from ..core.model import CheckResult, Status
+from ..core.clock import utc_now
 from ..facts.base import Fact
 from .policy import Policy
 from .thresholds import expected_text, judge
@@ -36,6 +38,9 @@ def judge_system(facts: dict[str, Fact], policy: Policy,
             results.append(_equality(check_id, facts.get(fact_name), rules[key]))
     if "vietnamese_fonts" in rules:
         results.append(_fonts(facts.get("vietnamese_fonts"), rules["vietnamese_fonts"]))
+    windows = _windows_release(facts.get("os"), rules.get("windows_releases"))
+    if windows is not None:
+        results.append(windows)
     for result in results:
         fact_name = fact_of_check(result.id)
         result.duration_ms = round(durations.get(fact_name, 0.0), 3)
@@ -45,7 +50,51 @@ def judge_system(facts: dict[str, Fact], policy: Policy,
 def fact_of_check(check_id: str) -> str:
     """The fact a system check judges."""
     pair = NUMERIC_CHECKS.get(check_id) or EQUALITY_CHECKS.get(check_id)
+    if check_id == WINDOWS_CHECK:
+        return "os"
     return pair[0] if pair else "vietnamese_fonts"
+
+
+WINDOWS_CHECK = "system.windows_release"
+
+
+def windows_release_entry(os_value: dict, releases: list[dict]) -> Optional[dict]:
+    """The policy's entry for a Windows build: same build number, and the edition pattern
+    (e.g. LTSC) matching the product name when the entry has one; those entries first."""
+    build = str(os_value.get("build", "")).split(".")[0]
+    if not build.isdigit():
+        return None
+    name = str(os_value.get("name", ""))
+    matching = [r for r in releases if r["build"] == int(build)
+                and re.search(r.get("edition", ""), name, re.IGNORECASE)]
+    return max(matching, key=lambda r: bool(r.get("edition")), default=None)
+
+
+def _windows_release(fact: Optional[Fact], releases: Optional[list],
+                     today: Optional[str] = None) -> Optional[CheckResult]:
+    """A Windows release past its end of support (ISO date ``today``, default the clock's)
+    fails: no more security updates. Not a check on other systems."""
+    if fact is None or releases is None or not re.search(r"\bWindows\b",
+                                                          str(fact.value.get("name", ""))):
+        return None
+    value = fact.value
+    observed = " ".join(str(v) for v in (value.get("name"), value.get("version"),
+                                         value.get("build")) if v)
+    entry = windows_release_entry(value, releases)
+    today = today or utc_now().date().isoformat()
+    if entry is None:
+        status, key, expected = Status.WARN, "unknown", "một bản trong danh sách / a listed release"
+    elif entry["end_of_support"] < today:
+        status, key, expected = Status.FAIL, "remedy", f"hỗ trợ đến / supported until {entry['end_of_support']}"
+    else:
+        status, key, expected = Status.PASS, "", f"hỗ trợ đến / supported until {entry['end_of_support']}"
+    remedy = messages.text(WINDOWS_CHECK, key, observed=observed,
+                           release=entry["name"] if entry else observed,
+                           end=entry["end_of_support"] if entry else "") if key else None
+    return CheckResult(id=WINDOWS_CHECK, category="system", title=messages.text(WINDOWS_CHECK),
+                       status=status, observed=observed, expected=expected,
+                       evidence=list(fact.evidence), remedy=remedy,
+                       details={"release": entry["name"]} if entry else {})
 
 
 def _missing(check_id: str, fact_name: str) -> CheckResult:

@@ -7,6 +7,13 @@
 #   $EgovKnownFiles  browser executables below Program Files, Program Files (x86), AppData\Local
 #   $EgovEnv         environment variables the collector reads
 # NOT YET RUN ON REAL WINDOWS: tested on this project's fixtures only (see docs/fleet.md).
+# Windows PowerShell 5.1 or later (Windows 10/11 and Server 2016+ have it; Windows 7/8.1 need
+# Windows Management Framework 5.1): older versions lack what follows, so say so and stop.
+if (-not $PSVersionTable -or $PSVersionTable.PSVersion -lt [Version]'5.1') {
+  $found = if ($PSVersionTable) { [string]$PSVersionTable.PSVersion } else { '1.0' }
+  [Console]::Error.WriteLine("egov-probe: PowerShell $found is too old: the collector needs Windows PowerShell 5.1 or later (install Windows Management Framework 5.1) / PowerShell $found quá cũ: cần Windows PowerShell 5.1 trở lên (cài Windows Management Framework 5.1)")
+  exit 3
+}
 $ErrorActionPreference = 'SilentlyContinue'
 [Console]::OutputEncoding = [Text.Encoding]::UTF8
 $registry = @{}
