@@ -22,7 +22,7 @@ def _section(fixture: str):
 
 
 def test_internet_explorer_alone_is_not_supported_and_blocks():
-    checks, _facts = _section("ie_only")
+    checks, _facts = _section("wine_ie_only")
     assert checks["browser.ie.machine"].status is Status.WARN
     assert "không được phần mềm lõi hỗ trợ" in checks["browser.ie.machine"].remedy.vi
     assert checks["browser.supported_available"].status is Status.FAIL
@@ -30,10 +30,11 @@ def test_internet_explorer_alone_is_not_supported_and_blocks():
 
 
 def test_per_user_chrome_is_a_check_of_its_own_user():
-    checks, _facts = _section("per_user_chrome")
-    user_checks = [c for c in checks if c.startswith("browser.chrome.user-")]
-    assert user_checks, checks.keys()
-    assert all(checks[c].status is Status.PASS for c in user_checks)
+    checks, _facts = _section("wine_planted")
+    user_checks = sorted(c for c in checks if c.startswith("browser.chrome.user-"))
+    assert user_checks == ["browser.chrome.user-lan", "browser.chrome.user-minh"]
+    assert checks["browser.chrome.user-lan"].status is Status.PASS
+    assert checks["browser.chrome.user-lan"].observed == "131.0.6778.86"
 
 
 def test_unreadable_profile_is_a_warning_not_a_silence():
@@ -45,7 +46,7 @@ def test_unreadable_profile_is_a_warning_not_a_silence():
 
 
 def test_stale_registry_is_judged_on_the_file_version():
-    checks, _facts = _section("stale_registry")
-    chrome = next(c for i, c in checks.items() if i.startswith("browser.chrome."))
-    assert chrome.observed == "120.0.6099.225"
+    checks, _facts = _section("wine_planted")
+    chrome = checks["browser.chrome.machine"]
+    assert chrome.observed == "131.0.6778.86"  # the registry says 130.0.6723.117
     assert chrome.status is Status.PASS

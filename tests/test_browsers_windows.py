@@ -51,33 +51,45 @@ def sources(install: BrowserInstall) -> set[str]:
     return {e.source for e in install.evidence}
 
 
+# Fixtures Wine cannot produce, constructed by hand, and why (every other one is produced by
+# the live code under Wine: tests/test_wine_fixtures.py).
+CONSTRUCTED = {
+    "unreadable_profile.json": "WinError 1314",  # Wine grants every privilege
+    "x86_on_x64.json": "no PE header",  # the live code always reads it under Wine
+}
+LAN, HOA, MINH = (SID_LAN, "S-1-5-21-3623811015-3361044348-30300820-1004",
+                  "S-1-5-21-3623811015-3361044348-30300820-1003")
+CHROME = r"C:\Program Files\Google\Chrome\Application\chrome.exe"
+
+
 def test_every_fixture_says_where_its_data_came_from() -> None:
-    assert len(ALL_FIXTURES) >= 7
+    assert len(ALL_FIXTURES) >= 5
     for name in ALL_FIXTURES:
         document = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
         assert document["format"] == FORMAT, name
-        assert len(document["_origin"]) > 80, name
+        origin = document["_origin"]
+        if name in CONSTRUCTED:
+            assert origin.startswith("Constructed by hand"), name
+            assert "Wine cannot show" in origin, name
+        else:
+            assert origin.startswith("Produced by the live code"), name
 
 
 def test_per_user_chrome_is_reported_in_its_users_scope_only() -> None:
-    result = scan("per_user_chrome.json")
-    chrome = only(result.browsers, "chrome")
-    assert chrome.version == "120.0.6099.225"
-    assert chrome.scope == "user:lan"
+    result = scan("wine_planted.json")
+    lan = [b for b in result.browsers if b.scope == "user:lan"]
+    assert [(b.browser, b.version, b.arch) for b in lan] == [("chrome", "131.0.6778.86", "x64")]
+    chrome = lan[0]
     assert chrome.path == r"C:\Users\lan\AppData\Local\Google\Chrome\Application\chrome.exe"
-    assert chrome.arch == "x64"
     assert sources(chrome) == {"registry", "file", "file-version"}
     assert all(SID_LAN in e.location for e in chrome.evidence if e.source == "registry")
-    assert [b.browser for b in result.browsers] == ["chrome"]
-    assert result.unreadable_profiles == ()
 
 
 def test_file_version_overrules_a_stale_registry_value_and_both_are_evidence() -> None:
-    result = scan("stale_registry.json")
-    chrome = only(result.browsers, "chrome")
-    assert chrome.version == "120.0.6099.225"
-    assert chrome.scope == "machine"
-    stale = [e for e in chrome.evidence if e.value == "109.0.5414.120"]
+    result = scan("wine_planted.json")
+    (chrome,) = [b for b in result.browsers if b.path == CHROME]
+    assert (chrome.version, chrome.scope) == ("131.0.6778.86", "machine")
+    stale = [e for e in chrome.evidence if e.value == "130.0.6723.117"]
     assert [e.location for e in stale] == [
         r"HKLM\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\Google Chrome"
         r"\DisplayVersion",
@@ -85,59 +97,79 @@ def test_file_version_overrules_a_stale_registry_value_and_both_are_evidence() -
         r"\pv",
     ]
     file_versions = [e for e in chrome.evidence if e.source == "file-version"]
-    assert [(e.location, e.value) for e in file_versions] == [
-        (r"C:\Program Files\Google\Chrome\Application\chrome.exe", "120.0.6099.225")]
+    assert [(e.location, e.value) for e in file_versions] == [(CHROME, "131.0.6778.86")]
 
 
 def test_a_users_beacon_joins_the_machine_install_instead_of_inventing_a_user_one() -> None:
-    chrome = only(scan("stale_registry.json").browsers, "chrome")
+    result = scan("wine_planted.json")
+    (chrome,) = [b for b in result.browsers if b.path == CHROME]
     beacons = [e for e in chrome.evidence if e.location.endswith(r"\BLBeacon\version")]
-    assert [e.location.split("\\")[1] for e in beacons] == [SID_LAN]
+    assert [e.location.split("\\")[1] for e in beacons] == [HOA]
+    assert not [b for b in result.browsers if b.scope == "user:hoa"]
 
 
 def test_32_bit_browsers_on_64_bit_windows_are_x86() -> None:
-    result = scan("x86_on_x64.json")
-    firefox = only(result.browsers, "firefox_esr")  # no PE machine in the fixture: the folder
+    esr = only(scan("wine_planted.json").browsers, "firefox_esr")  # the PE header says x86
+    assert (esr.version, esr.arch, esr.scope) == ("128.5.1", "x86", "machine")
+    assert esr.path == r"C:\Program Files (x86)\Mozilla Firefox\firefox.exe"
+    assert "PE machine x86" in {e.value for e in esr.evidence}
+    (chrome,) = [b for b in scan("wine_chrome32.json").browsers
+                 if b.browser == "chrome" and b.scope == "machine"]
+    assert (chrome.arch, chrome.path) == (
+        "x86", r"C:\Program Files (x86)\Google\Chrome\Application\chrome.exe")
+
+
+def test_without_a_pe_header_the_folder_decides_the_architecture() -> None:
+    result = scan("x86_on_x64.json")  # constructed: no machine type for firefox.exe
+    firefox = only(result.browsers, "firefox_esr")
     assert (firefox.version, firefox.arch, firefox.scope) == ("115.3.0", "x86", "machine")
-    assert firefox.path == r"C:\Program Files (x86)\Mozilla Firefox\firefox.exe"
-    chrome = only(result.browsers, "chrome")  # PE header says x86
-    assert (chrome.version, chrome.arch) == ("109.0.5414.120", "x86")
-    assert "file" in sources(chrome) and "PE machine x86" in {e.value for e in chrome.evidence}
-    assert sorted(b.browser for b in result.browsers) == ["chrome", "firefox_esr"]
+    assert "file" in sources(firefox) and not any(
+        (e.value or "").startswith("PE machine") for e in firefox.evidence)
 
 
 def test_firefox_esr_is_told_apart_by_its_current_version() -> None:
-    firefox = only(scan("x86_on_x64.json").browsers, "firefox_esr")
+    firefox = only(scan("wine_planted.json").browsers, "firefox_esr")
     values = {e.location.rsplit("\\", 1)[-1]: e.value for e in firefox.evidence}
-    assert values["CurrentVersion"] == "115.3.0 ESR (x86 vi)"
+    assert values["CurrentVersion"] == "128.5.1 ESR (x86 vi)"
     assert firefox.name == "Mozilla Firefox ESR"
+    release = only(scan("wine_planted.json").browsers, "firefox")
+    assert (release.version, release.arch) == ("133.0.3", "x64")
 
 
-def test_coc_coc_reports_its_own_version_per_scope() -> None:
-    result = scan("coccoc.json")
-    found = sorted((b.scope, b.version, b.arch) for b in result.browsers if b.browser == "coccoc")
-    assert found == [("machine", "85.0.134", "x64"), ("user:lan", "120.0.6099.234", "x64")]
-    assert {b.name for b in result.browsers} == {"Cốc Cốc"}
+def test_coc_coc_reports_its_own_version_in_its_users_scope() -> None:
+    result = scan("wine_planted.json")
+    found = [(b.scope, b.version, b.arch) for b in result.browsers if b.browser == "coccoc"]
+    assert found == [("user:root", "131.0.6778.210", "x64")]
+    assert {b.name for b in result.browsers if b.browser == "coccoc"} == {"Cốc Cốc"}
 
 
 def test_edge_is_reported_and_webview2_is_not() -> None:
-    result = scan("edge_webview2.json")
+    result = scan("wine_planted.json")
     edge = only(result.browsers, "edge")
-    assert (edge.version, edge.scope) == ("120.0.2210.91", "machine")
+    assert (edge.version, edge.scope) == ("131.0.2903.70", "machine")
     assert edge.arch == "x64"  # the PE header, though it lives in Program Files (x86)
-    assert len(result.browsers) == 1
-    assert not any("webview" in e.location.casefold() for e in edge.evidence)
-    assert result.leftovers == ()
+    assert not any("webview" in e.location.casefold() for b in result.browsers
+                   for e in b.evidence)
 
 
 def test_internet_explorer_alone_is_reported_with_its_svc_version() -> None:
-    result = scan("ie_only.json")
+    result = scan("wine_ie_only.json")
     ie = only(result.browsers, "ie")
-    assert ie.version == "11.1790.17763.0"  # svcVersion, not iexplore.exe's 11.00.17763.1
+    assert ie.version == "11.0.9600.18376"  # svcVersion, not iexplore.exe's 9.0.8112.16421
     assert (ie.scope, ie.arch) == ("machine", "x64")
-    assert len(result.browsers) == 1  # the 32-bit iexplore.exe is the same browser
+    assert len(result.browsers) == 1  # registered in both views: one Internet Explorer
     assert {e.location.rsplit("\\", 1)[-1] for e in ie.evidence if e.source == "registry"} >= {
         "svcVersion"}
+
+
+def test_a_binary_hive_wine_cannot_load_is_reported_and_his_chrome_found_on_disk() -> None:
+    result = scan("wine_planted.json")
+    (profile,) = result.unreadable_profiles
+    assert (profile.sid, profile.user) == (MINH, "minh")
+    assert "NTUSER.DAT" in profile.reason
+    minh = [b for b in result.browsers if b.scope == "user:minh"]
+    assert [(b.browser, b.version, sources(b)) for b in minh] == [
+        ("chrome", "120.0.6099.225", {"file", "file-version"})]
 
 
 def test_a_profile_whose_hive_cannot_be_loaded_is_reported_not_dropped() -> None:
@@ -159,8 +191,14 @@ def test_a_registration_without_its_executable_is_a_leftover_not_a_browser() -> 
     assert ("file", "missing") in {(e.source, e.value) for e in leftover.evidence}
 
 
+def test_a_users_leftover_registration_is_not_a_browser() -> None:
+    result = scan("wine_planted.json")
+    (leftover,) = result.leftovers
+    assert (leftover.browser, leftover.scope, leftover.version) == ("firefox", "user:hoa", "102.0")
+
+
 def test_collect_returns_the_browsers_of_the_scan() -> None:
-    source = load_fixture(FIXTURES / "coccoc.json")
+    source = load_fixture(FIXTURES / "wine_planted.json")
     assert collect_windows_browsers(source) == list(scan_windows_browsers(source).browsers)
 
 
@@ -168,9 +206,9 @@ def test_windows_11_is_named_from_its_build() -> None:
     facts = windows_os_facts(load_fixture(FIXTURES / "unreadable_profile.json"))
     assert (facts.name, facts.version, facts.build, facts.arch) == (
         "Windows 11 Pro", "23H2", "22631.2861", "x64")
-    ltsc = windows_os_facts(load_fixture(FIXTURES / "ie_only.json"))
-    assert (ltsc.name, ltsc.version, ltsc.build) == (
-        "Windows 10 Enterprise LTSC 2019", "1809", "17763.5206")
+    planted = windows_os_facts(load_fixture(FIXTURES / "wine_planted.json"))
+    assert (planted.name, planted.version, planted.build, planted.arch) == (
+        "Windows 10 Pro", "22H2", "19045.5131", "x64")
 
 
 # --- the evidence dump -------------------------------------------------------------------------
@@ -192,7 +230,7 @@ def test_the_dump_of_what_was_read_gives_the_same_browsers(name: str) -> None:
 
 
 def test_the_dump_holds_only_what_was_read() -> None:
-    recorder = RecordingWindowsSource(load_fixture(FIXTURES / "edge_webview2.json"))
+    recorder = RecordingWindowsSource(load_fixture(FIXTURES / "wine_planted.json"))
     scan_windows_browsers(recorder)
     dump = dump_evidence(recorder)
     assert dump["format"] == FORMAT
@@ -200,7 +238,7 @@ def test_the_dump_holds_only_what_was_read() -> None:
     assert webview2 not in dump["registry"]
     assert not any("msedgewebview2" in path for path in dump["files"])
     assert dump["files"][r"C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe"] == {
-        "version": "120.0.2210.91", "machine": "x64"}
+        "version": "131.0.2903.70", "machine": "x64"}
 
 
 class MountingSource(FixtureWindowsSource):
@@ -224,12 +262,12 @@ class MountingSource(FixtureWindowsSource):
 
 
 def test_a_hive_loaded_under_a_temporary_name_is_dumped_under_its_sid() -> None:
-    document = json.loads((FIXTURES / "per_user_chrome.json").read_text(encoding="utf-8"))
+    document = json.loads((FIXTURES / "wine_planted.json").read_text(encoding="utf-8"))
     for profile in document["profiles"]:
-        profile["loaded"] = False
+        profile["loaded"] = False  # the logged-on user's hive too: all under temporary names
     recorder = RecordingWindowsSource(MountingSource(document))
     first = scan_windows_browsers(recorder)
-    assert only(first.browsers, "chrome").scope == "user:lan"
+    assert any(b.scope == "user:lan" for b in first.browsers)
     dump = dump_evidence(recorder)
     assert not any(MountingSource.PREFIX in key for key in dump["registry"])
     assert any(key.startswith("HKU\\" + SID_LAN) for key in dump["registry"])
@@ -248,9 +286,9 @@ def test_an_unreadable_profile_is_dumped_with_its_reason() -> None:
 
 
 def test_fixture_reads_are_case_insensitive_like_windows() -> None:
-    source = load_fixture(FIXTURES / "ie_only.json")
+    source = load_fixture(FIXTURES / "wine_ie_only.json")
     assert source.value("HKLM", r"software\microsoft\INTERNET EXPLORER", "SVCVERSION") == (
-        "11.1790.17763.0")
+        "11.0.9600.18376")
     assert source.exists(r"c:\program files\internet explorer\IEXPLORE.exe")
     assert source.value("HKLM", r"SOFTWARE\Microsoft\Internet Explorer", "svcVersion", 32) is None
     assert source.environ("programfiles(X86)") == r"C:\Program Files (x86)"

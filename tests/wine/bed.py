@@ -72,9 +72,11 @@ class WineBed:
         return "Z:" + str(host).replace("/", "\\")
 
     def run(self, *args: str, timeout: float = 300, stdin: bytes = b"",
-            check: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        """A Windows program (``wine64 ARGS``), every stream a pipe; output as text."""
-        result = subprocess.run([str(WINE_DIR / "wine64"), *args], input=stdin,
+            check: bool = False, env: dict[str, str] | None = None,
+            wrapper: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+        """A Windows program (``wine64 ARGS``), every stream a pipe; output as text.
+        ``wrapper``: a command to run it under (``unshare --net``: no network)."""
+        result = subprocess.run([*wrapper, str(WINE_DIR / "wine64"), *args], input=stdin,
                                 capture_output=True, timeout=timeout,
                                 env={**self.env, **(env or {})}, check=False)
         done = subprocess.CompletedProcess(result.args, result.returncode,
