@@ -127,7 +127,7 @@ class WineBed:
 
 
 def wine_env(prefix: Path) -> dict[str, str]:
-    keep = ("HOME", "LANG", "TMPDIR", "USER", "LOGNAME")
+    keep = ("HOME", "LANG", "TMPDIR", "USER", "LOGNAME", "EGOV_TEST_SESSION")  # the guard's tag
     env = {k: os.environ[k] for k in keep if k in os.environ}
     return {**env, "PATH": f"{WINE_DIR}:/usr/bin:/bin", "WINEPREFIX": str(prefix),
             "WINEARCH": "win64", "WINEDEBUG": "-all", "WINEDLLOVERRIDES": "mscoree,mshtml=",
