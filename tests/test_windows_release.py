@@ -3,7 +3,6 @@ registry, judged against the policy's list of releases and their end of support.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
