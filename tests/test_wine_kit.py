@@ -122,3 +122,11 @@ def test_double_clicking_khao_sat_asks_in_vietnamese_and_writes_beside_itself(ki
     reports = sorted(kit_bed.host_path(KIT + r"\bao-cao").glob("*.json"))
     assert len(reports) == 1
     assert read_report(reports[0]).host.officer == OFFICER
+
+
+def test_the_kit_command_names_a_missing_interpreter_zip(tmp_path: Path) -> None:
+    result = run_probe("kit", "windows", "--out", str(tmp_path / "out"), "--python-zip",
+                       str(tmp_path / "python-3.11.9-embed-amd64.zip"), "--wheels", str(tmp_path))
+    assert result.returncode == 2
+    assert "python-3.11.9-embed-amd64.zip: no such file" in result.stderr
+    assert not (tmp_path / "out" / "egov-probe-win64.zip").exists()

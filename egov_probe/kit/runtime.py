@@ -9,7 +9,6 @@ a wheel is a zip of its ``site-packages`` content, and the kit must run without 
 from __future__ import annotations
 
 import io
-import os
 import py_compile
 import re
 import shutil
@@ -195,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if ready.exists():
         return 0
     fetch_embed(cache / "embed")
-    fetch_wheels(cache / "wheels", os.environ.get("EGOV_KIT_EXTRA_WHEELS", "").split())
+    fetch_wheels(cache / "wheels")
     ready.write_text("fetched\n", encoding="ascii")
     return 0
 
