@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.checks.system import WINDOWS_CHECK, _windows_release, windows_release_entry
-from egov_probe.errors import InputError
+from egov_probe.judge.system import WINDOWS_CHECK, _windows_release, windows_release_entry
+from egov_probe.core.errors import InputError
 from egov_probe.facts.base import Fact
 from egov_probe.facts.browsers_windows import windows_os_fact
 from egov_probe.facts.winsource import load_fixture
-from egov_probe.model import Status
-from egov_probe.policy import load_policy
+from egov_probe.core.model import Status
+from egov_probe.judge.policy import load_policy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "windows"
 RELEASES = load_policy(None).section("system")["windows_releases"]

@@ -12,7 +12,7 @@ import pytest
 from egov_probe.facts.browsers_windows import scan_windows_browsers
 from egov_probe.facts.winsource import FixtureWindowsSource, fold, leaf
 from egov_probe.fleet.windows import parse_document, windows_evidence
-from egov_probe.report_io import read_report
+from egov_probe.core.report_file import read_report
 from tests.wine import scenario as sc
 from tests.wine.session import REPORTS, Run
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.errors import InputError
+from egov_probe.core.errors import InputError
 from egov_probe.kit.build import TOP, build_kit, verify_manifest
 from egov_probe.kit.runtime import embed_members
 from egov_probe.kit.trust import verify_members
-from egov_probe.report_io import read_report
+from egov_probe.core.report_file import read_report
 from tests.conftest import run_probe
 from tests.wine.bed import CACHE, boot, embed_zip, missing_parts, new_base, tear_down
 
@@ -57,7 +57,7 @@ def test_the_kit_holds_the_interpreter_the_probe_and_a_manifest_but_no_pip(kit_z
     folder = tmp_path / TOP
     for needed in ("python/python.exe", "python/python311._pth", "egov-probe.cmd",
                    "khao-sat.cmd", "DOC-TRUOC.txt", "manifest.json",
-                   "python/Lib/site-packages/egov_probe/cli.py",
+                   "python/Lib/site-packages/egov_probe/commands/main.py",
                    "python/Lib/site-packages/yaml/__init__.py"):
         assert f"{TOP}/{needed}" in names, needed
     assert not any("/pip/" in n or n.endswith("/pip") for n in names)

@@ -123,7 +123,7 @@ def copy_package(site: Path) -> None:
     info.mkdir(exist_ok=True)
     (info / "METADATA").write_text(str(dist.metadata), encoding="utf-8")
     (info / "entry_points.txt").write_text(
-        "[console_scripts]\negov-probe = egov_probe.cli:main\n", encoding="utf-8")
+        "[console_scripts]\negov-probe = egov_probe.commands.main:main\n", encoding="utf-8")
 
 
 def compile_tree(site: Path) -> None:
