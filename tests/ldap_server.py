@@ -2,7 +2,9 @@
 
 ``LdapServer.start(workdir, ldif)`` writes a slapd.conf, loads ``ldif`` with slapadd, starts
 slapd on free loopback ports (ldap:// with StartTLS and ldaps://) and waits until it answers;
-``stop()`` ends it. TLS is required for every operation (``security tls=1``).
+``stop()`` ends it. TLS is required for every operation (``security tls=1``), unless started
+with ``tls=False``: then slapd has no certificate, offers no StartTLS and no ldaps:// port (a
+misconfigured directory, to show that the tool never sends a password in clear).
 """
 
 from __future__ import annotations
@@ -27,19 +29,21 @@ WRITER_DN = f"cn=writer,{SUFFIX}"
 START_ATTEMPTS = 5
 
 
-def _config(workdir: Path, cert: Path, key: Path, ca: Path, passwords: dict[str, str]) -> str:
+def _config(workdir: Path, cert: Path, key: Path, ca: Path, passwords: dict[str, str],
+            tls: bool = True) -> str:
     includes = "\n".join(f"include /etc/ldap/schema/{name}.schema" for name in SCHEMAS)
+    tls_lines = f"""TLSCACertificateFile {ca}
+TLSCertificateFile {cert}
+TLSCertificateKeyFile {key}
+security tls=1
+""" if tls else ""
     return f"""{includes}
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload ppolicy
 pidfile {workdir}/slapd.pid
 argsfile {workdir}/slapd.args
-TLSCACertificateFile {ca}
-TLSCertificateFile {cert}
-TLSCertificateKeyFile {key}
-security tls=1
-sizelimit 1000
+{tls_lines}sizelimit 1000
 
 database mdb
 maxsize 33554432
@@ -107,32 +111,33 @@ class LdapServer:
         return self.ca.root.cert
 
     @classmethod
-    def start(cls, workdir: Path, people_ldif: str, passwords: dict[str, str]) -> "LdapServer":
-        """``passwords``: admin, reader and writer."""
+    def start(cls, workdir: Path, people_ldif: str, passwords: dict[str, str],
+              tls: bool = True) -> "LdapServer":
+        """``passwords``: admin, reader and writer; ``tls=False``: no TLS at all."""
         ca = TestCA(workdir / "tls")
         issued = ca.issue("slapd", "127.0.0.1")
         (workdir / "db").mkdir(parents=True)
         conf = workdir / "slapd.conf"
-        conf.write_text(_config(workdir, issued.cert, issued.key, ca.root.cert, passwords),
+        conf.write_text(_config(workdir, issued.cert, issued.key, ca.root.cert, passwords, tls),
                         encoding="utf-8")
         data = workdir / "data.ldif"
         data.write_text(base_ldif(passwords) + people_ldif, encoding="utf-8")
         subprocess.run([SLAPADD, "-f", str(conf), "-l", str(data)], check=True,
                        capture_output=True)
         for _ in range(START_ATTEMPTS):  # another test may take a free port before slapd does
-            server = cls._launch(workdir, conf, ca, passwords)
+            server = cls._launch(workdir, conf, ca, passwords, tls)
             if server is not None:
                 return server
         raise RuntimeError(f"slapd did not start; see {workdir / 'slapd.log'}")
 
     @classmethod
-    def _launch(cls, workdir: Path, conf: Path, ca: TestCA, passwords: dict):
+    def _launch(cls, workdir: Path, conf: Path, ca: TestCA, passwords: dict, tls: bool):
         port, ldaps_port = free_port(), free_port()
-        server = Server([SLAPD, "-d", "0", "-f", str(conf), "-h",
-                         f"ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{ldaps_port}/"],
+        urls = f"ldap://127.0.0.1:{port}/" + (f" ldaps://127.0.0.1:{ldaps_port}/" if tls else "")
+        server = Server([SLAPD, "-d", "0", "-f", str(conf), "-h", urls],
                         workdir / "slapd.log").start()
         try:
-            for listening in (port, ldaps_port):
+            for listening in (port, ldaps_port) if tls else (port,):
                 wait_listening("127.0.0.1", listening, timeout=15)
         except RuntimeError:
             server.stop()

@@ -116,11 +116,11 @@ def inventory(path: Path, port: int, **extra: str) -> Path:
     return path
 
 
-def fleet(tmp_path: Path, inv: Path) -> tuple[object, dict]:
+def fleet(tmp_path: Path, inv: Path, *extra: str) -> tuple[object, dict]:
     out = tmp_path / "reports"
     env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     result = run_probe("fleet", "-i", str(PILOT), "-i", str(inv), "--out", str(out),
-                       "--deadline", "30", env=env)
+                       "--deadline", "30", *extra, env=env)
     path = out / "mathanh-vp01.json"
     read_report(path)
     return result, json.loads(path.read_text(encoding="utf-8"))
@@ -147,6 +147,31 @@ def test_windows_host_audited_over_winrm(tmp_path, ca, server):
     assert "egov-probe-windows-evidence/1" in server.stdin.decode("utf-8")
     assert [name for name, _ in server.requests][-1] == "delete"  # the shell was closed
     assert PASSWORD not in json.dumps(report, ensure_ascii=False) + result.stdout + result.stderr
+    assert report["facts"]["fleet"]["host_key_checked"] is True  # the certificate was verified
+    assert "host_key_not_checked_by" not in report["facts"]["fleet"]
+    assert "CẢNH BÁO" not in result.stderr and "WARNING" not in result.stderr
+
+
+@pytest.mark.parametrize("switch", ["ansible_winrm_server_cert_validation: ignore",
+                                    "--insecure-skip-winrm-cert-check"])
+def test_certificate_validation_off_is_loud_and_recorded_in_the_report(tmp_path, server, switch):
+    """The server's certificate is from a CA nobody trusts: accepted only because validation is
+    off, which the terminal shouts and the report records (not ``host_key_checked: true``)."""
+    if switch.startswith("--"):
+        result, report = fleet(tmp_path, inventory(tmp_path / "win.yml", server.port), switch)
+    else:
+        inv = inventory(tmp_path / "win.yml", server.port,
+                        ansible_winrm_server_cert_validation="ignore")
+        result, report = fleet(tmp_path, inv)
+    assert report["outcome"] == "complete", report["facts"]["fleet"]
+    assert report["facts"]["fleet"]["host_key_checked"] is False
+    assert report["facts"]["fleet"]["host_key_not_checked_by"] == switch
+    warning = [line for line in result.stderr.splitlines() if "mathanh-vp01" in line]
+    assert len(warning) == 2, result.stderr  # Vietnamese, then English
+    assert warning[0].startswith("!!! CẢNH BÁO: KHÔNG kiểm tra chứng chỉ TLS") and switch in warning[0]
+    assert warning[1].startswith("!!! WARNING: the TLS certificates") and switch in warning[1]
+    # The SSH hosts of the pilot inventory are not named in the WinRM warning.
+    assert all("WARNING: SSH host keys" not in line for line in result.stderr.splitlines())
 
 
 def test_untrusted_certificate_is_the_hosts_failure(tmp_path, ca, server):
@@ -184,6 +209,7 @@ def test_ansible_winrm_variables_reach_pywinrm(tmp_path, transport):
     assert options["transport"] == transport
     assert options["message_encryption"] == "always"
     assert options["server_cert_validation"] == "validate"
+    assert protocol_options(target, insecure=True)["server_cert_validation"] == "ignore"
     assert "Secret(" in repr(target)  # the password never shows in a repr
     bad = inventory(tmp_path / "bad.yml", 5986, ansible_winrm_transport="telnet")
     with pytest.raises(InputError, match="ansible_winrm_transport"):

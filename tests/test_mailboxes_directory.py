@@ -465,3 +465,65 @@ def test_a_units_own_xlsx_roster_without_a_unit_column(directory, tmp_path):
         env={**os.environ, "EGOV_LDAP_BIND_PASSWORD": PASSWORDS["reader"]})
     assert result.returncode == 1, result.stderr
     assert outcomes(json.loads(only(tmp_path / "out", ".json").read_text("utf-8"))) == EXPECTED
+
+
+def test_a_directory_without_starttls_never_gets_the_password(tmp_path_factory, tmp_path):
+    """slapd without TLS: StartTLS fails, so the tool stops before the bind. Every byte the
+    tool sends goes through a recorder; a plain client through the same recorder shows the
+    password would be seen there, and that this directory would take it in clear."""
+    from tests.servers.wire import WireRecorder
+
+    server = LdapServer.start(tmp_path_factory.mktemp("slapd-notls"), PEOPLE, PASSWORDS,
+                              tls=False)
+    secret = PASSWORDS["reader"].encode()
+    try:
+        with WireRecorder("127.0.0.1", server.port) as wire:
+            url = f"ldap://127.0.0.1:{wire.port}"
+            result = mailboxes(server, tmp_path / "out", url=url)
+            tool_sent = bytes(wire.sent)
+            plain = subprocess.run(["ldapsearch", "-x", "-H", url, "-D", READER_DN, "-y",
+                                    str(_secret_file(tmp_path, PASSWORDS["reader"])), "-b",
+                                    "dc=nghean,dc=gov,dc=vn", "(uid=hantt)", "mail"],
+                                   capture_output=True, text=True, check=False)
+            everything = bytes(wire.sent)
+    finally:
+        server.stop()
+    assert result.returncode == 3, result.stderr
+    assert "startTLS failed" in result.stderr and "mật khẩu KHÔNG được gửi" in result.stderr
+    assert b"1.3.6.1.4.1.1466.20037" in tool_sent  # the tool did ask for StartTLS...
+    assert secret not in tool_sent                  # ...and never sent the password
+    assert READER_DN.encode() not in tool_sent      # no bind request at all
+    assert not (tmp_path / "out").exists()
+    assert plain.returncode == 0 and "hantt@nghean.gov.vn" in plain.stdout, plain.stderr
+    assert secret in everything[len(tool_sent):]    # the recorder does see a clear password
+
+
+@pytest.mark.parametrize("start_tls", ["returns_false", "does_nothing"])
+def test_the_bind_waits_for_tls_whatever_start_tls_says(tmp_path_factory, monkeypatch,
+                                                        start_tls):
+    """ldap3's start_tls() may answer False without raising, and a True is not proof: against
+    a real slapd without TLS, start_tls() is replaced (the one part not real here) by one that
+    says False, or True without doing anything. The tool must not bind either way: the bytes it
+    sends hold no password."""
+    import ldap3
+
+    from egov_probe.core.secret import Secret
+    from egov_probe.mailboxes.config import load_config
+    from egov_probe.mailboxes.directory import (DirectoryAddress, DirectoryError, TlsSettings,
+                                                open_directory)
+    from tests.servers.wire import WireRecorder
+
+    server = LdapServer.start(tmp_path_factory.mktemp("slapd-notls"), PEOPLE, PASSWORDS,
+                              tls=False)
+    said = start_tls == "does_nothing"
+    monkeypatch.setattr(ldap3.Connection, "start_tls", lambda self, *a, **k: said)
+    try:
+        with WireRecorder("127.0.0.1", server.port) as wire:
+            address = DirectoryAddress.parse(f"ldap://127.0.0.1:{wire.port}")
+            with pytest.raises(DirectoryError, match="the password was NOT sent"):
+                open_directory(address, TlsSettings(ca_file=str(server.ca_file)), READER_DN,
+                               Secret(PASSWORDS["reader"]), load_config().directory)
+            sent = bytes(wire.sent)
+    finally:
+        server.stop()
+    assert PASSWORDS["reader"].encode() not in sent and READER_DN.encode() not in sent

@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="known_hosts file (repeatable; default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)")
     add("--insecure-skip-host-key-check", action="store_true",
         help="DANGEROUS: accept any SSH host key (say so loudly, recorded in every report)")
+    add("--insecure-skip-winrm-cert-check", action="store_true",
+        help="DANGEROUS: accept any WinRM TLS certificate, like ansible_winrm_server_cert_"
+             "validation: ignore (say so loudly, recorded in every report)")
     add("-k", "--ask-pass", action="store_true",
         help=f"ask for the login password once (else from the vault or ${PASSWORD_ENV})")
     add("--vault-password-file", action="append", default=[], metavar="FILE")
@@ -86,13 +89,31 @@ def run(args: argparse.Namespace) -> int:
         _password(args))
     if args.insecure_skip_host_key_check:
         sys.stderr.write(INSECURE_WARNING)
+    settings = _settings(args)
+    _warn_unverified_winrm(targets, settings.transport)
     progress = Progress(len(targets), sys.stderr, args.lang)
     if args.from_evidence:
         from ..fleet.ansible_path import import_evidence
-        result = import_evidence(targets, _settings(args), progress, args.from_evidence)
+        result = import_evidence(targets, settings, progress, args.from_evidence)
     else:
-        result = run_fleet(targets, _settings(args), progress)
+        result = run_fleet(targets, settings, progress)
     return _print_result(result, args.lang)
+
+
+def _warn_unverified_winrm(targets, transport) -> None:
+    """One loud warning per switch that leaves WinRM hosts unverified, naming the hosts."""
+    from ..core import messages
+    from ..fleet.collect import unverified_because
+
+    by_switch: dict[str, list[str]] = {}
+    for target in targets:
+        switch = unverified_because(target, transport)
+        if target.connection == "winrm" and switch:
+            by_switch.setdefault(switch, []).append(target.name)
+    for switch, hosts in by_switch.items():
+        warning = messages.text("fleet.winrm_unverified", "warning", switch=switch,
+                                hosts=", ".join(hosts))
+        sys.stderr.write(f"\n{warning.vi}\n{warning.en}\n\n")
 
 
 def _password(args: argparse.Namespace):
@@ -114,7 +135,8 @@ def _settings(args: argparse.Namespace):
                      connect_timeout=args.connect_timeout, retries=max(1, args.retries))
     return FleetSettings(out=args.out, forks=args.forks, deadline_s=args.deadline,
                          since=args.since, force=args.force, policy_path=args.policy,
-                         transport=TransportOptions(ssh=ssh))
+                         transport=TransportOptions(
+                             ssh=ssh, winrm_insecure=args.insecure_skip_winrm_cert_check))
 
 
 def _print_result(result, lang: str) -> int:

@@ -1,72 +1,41 @@
-"""Digital-signature facts: root certificates in the trust store, and the local signing service.
+"""Digital-signature facts: the certificate stores browsers trust, and the local signing service.
 
-The trust store is the system's (on Windows the ``ROOT`` store, elsewhere OpenSSL's default CA
-file) or a PEM file named in the policy. The VGCA signing service is looked for on 127.0.0.1.
+The stores (``cert_stores``): the system's (on Windows the machine's root stores in the
+registry; elsewhere OpenSSL's bundle, or a PEM file named in the policy) and, on Linux, every
+NSS database Firefox and Chromium use. The VGCA signing service is looked for on 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import ssl
 import sys
-import unicodedata
-from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import Iterable, Optional
 
+from .cert_stores import (SYSTEM_NSSDB, CertStore, nss_locations, openssl_store, read_nss_store,
+                          windows_store)
 from .net_tcp import connect
 from .net_types import Step
 
 SIGNING_SERVICE_HOST = "127.0.0.1"
 
 
-@dataclass
-class TrustStore:
-    """The root certificates found, as (common name, organisation) pairs, and where."""
-
-    source: str
-    roots: list[dict] = field(default_factory=list)
-    error: Optional[str] = None
-
-    def matching(self, names: Sequence[str]) -> list[dict]:
-        """Roots whose common name or organisation contains one of ``names`` (any case)."""
-        wanted = [_fold(n) for n in names]
-        return [root for root in self.roots
-                if any(w in _fold(root.get("cn", "")) or w in _fold(root.get("o", ""))
-                       for w in wanted)]
-
-    def as_dict(self) -> dict:
-        return {"source": self.source, "count": len(self.roots), "error": self.error}
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", text).casefold()
-
-
-def read_trust_store(path: Optional[str] = None) -> TrustStore:
-    """The roots of ``path`` (PEM), else of this machine's trust store."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if path is None and sys.platform == "win32":
-        source = "Windows certificate store ROOT"
-        loader = _windows_roots
-    else:
-        source = path or ssl.get_default_verify_paths().cafile or \
-            ssl.get_default_verify_paths().openssl_cafile
-        loader = lambda ctx: ctx.load_verify_locations(cafile=source)  # noqa: E731
-    try:
-        loader(context)
-    except (OSError, ssl.SSLError, ValueError) as exc:
-        return TrustStore(source, error=f"{type(exc).__name__}: {exc}")
-    return TrustStore(source, [_names(cert) for cert in context.get_ca_certs()])
-
-
-def _windows_roots(context: ssl.SSLContext) -> None:
-    for der, encoding, _trust in ssl.enum_certificates("ROOT"):  # type: ignore[attr-defined]
-        if encoding == "x509_asn":
-            context.load_verify_locations(cadata=der)
-
-
-def _names(cert: dict) -> dict:
-    subject = dict(item[0] for item in cert.get("subject", ()) if item)
-    return {"cn": subject.get("commonName", ""), "o": subject.get("organizationName", "")}
+def read_cert_stores(trust_store: Optional[str] = None,
+                     homes: Optional[Iterable[tuple[str, str]]] = None,
+                     system_nssdb: str = SYSTEM_NSSDB) -> list[CertStore]:
+    """Every store a browser on this machine may trust: the system store (``trust_store``, a
+    PEM file, stands in for it), then on Linux the NSS databases of ``homes`` (default: every
+    person's home) and the system-wide one."""
+    if sys.platform == "win32" and trust_store is None:
+        from .winsource import LiveWindowsSource
+        return [windows_store(LiveWindowsSource())]
+    stores = [openssl_store(trust_store, None, kind="file") if trust_store else openssl_store()]
+    if sys.platform.startswith("linux"):
+        if homes is None:
+            from .browsers_linux import LocalLinuxReader, homes as people_homes
+            homes = list(people_homes(LocalLinuxReader()))
+        stores += [read_nss_store(folder, used_by, user)
+                   for folder, used_by, user in nss_locations(homes, system_nssdb)]
+    return stores
 
 
 def probe_signing_service(port: int, timeout: float) -> Step:
@@ -79,23 +48,24 @@ def probe_signing_service(port: int, timeout: float) -> Step:
 
 @dataclass
 class SignatureFacts:
-    store: TrustStore
+    stores: list[CertStore]
     signing_service: Step
     endpoints: list  # ProbeResult of the CRL, OCSP and timestamp endpoints
 
     def as_dict(self) -> dict:
-        return {"trust_store": self.store.as_dict(),
+        return {"cert_stores": [store.as_dict() for store in self.stores],
                 "signing_service": self.signing_service.as_dict(),
                 "endpoints": [e.as_dict() for e in self.endpoints]}
 
 
 def collect_signature(rules: dict, network_rules: dict, proxy) -> SignatureFacts:
-    """The trust store, the local signing service and the policy's CRL/OCSP/timestamp URLs."""
+    """The certificate stores, the local signing service and the policy's CRL/OCSP/timestamp
+    URLs."""
     from .network import SIGNATURE_KINDS, collect_network
 
     timeout = float(network_rules.get("step_timeout_s", 5))
     return SignatureFacts(
-        store=read_trust_store(rules.get("trust_store")),
+        stores=read_cert_stores(rules.get("trust_store")) if rules.get("vgca_roots") else [],
         signing_service=probe_signing_service(int(rules.get("signing_service_port", 8987)),
                                               timeout),
         endpoints=collect_network(network_rules, proxy, SIGNATURE_KINDS).endpoints)

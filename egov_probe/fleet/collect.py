@@ -21,7 +21,18 @@ SSH_COMMAND = "/bin/sh -s"
 class TransportOptions:
     ssh: SshOptions = field(default_factory=SshOptions)
     winrm_ca_trust_path: Optional[str] = None
-    winrm_insecure: bool = False
+    winrm_insecure: bool = False  # --insecure-skip-winrm-cert-check, for every WinRM host
+
+
+def unverified_because(target: InventoryHost, options: TransportOptions) -> Optional[str]:
+    """Why the host's identity is not verified (the switch that turned it off), or None."""
+    if target.connection == "winrm":
+        if options.winrm_insecure:
+            return "--insecure-skip-winrm-cert-check"
+        if not target.winrm.cert_validation:
+            return "ansible_winrm_server_cert_validation: ignore"
+        return None
+    return None if options.ssh.check_host_keys else "--insecure-skip-host-key-check"
 
 
 def collect(target: InventoryHost, options: TransportOptions, job: Job) -> RemoteEvidence:

@@ -22,7 +22,7 @@ from ..core.errors import InputError
 from ..core.model import Outcome, Report
 from ..core.report_file import read_report
 from ..judge.policy import Policy, load_policy
-from .collect import TransportOptions, collect, partial_evidence
+from .collect import TransportOptions, collect, partial_evidence, unverified_because
 from .host import HostFailure, InventoryHost, Job
 from .progress import Progress, category
 from .reports import failure_report, host_report
@@ -185,10 +185,12 @@ class _Run:
     def _report(self, target: InventoryHost, job: Job) -> Optional[Report]:
         policy = self.policies.get(target)
         started = time.monotonic()
+        unverified = unverified_because(target, self.settings.transport)
         run = lambda: {"run_id": self.run_id, "attempts": job.attempts,  # noqa: E731
                        "duration_s": round(time.monotonic() - started, 3),
                        "deadline_s": self.settings.deadline_s,
-                       "host_key_checked": self.settings.transport.ssh.check_host_keys}
+                       "host_key_checked": unverified is None,
+                       **({"host_key_not_checked_by": unverified} if unverified else {})}
         failure: Optional[HostFailure] = None
         evidence = None
         try:

@@ -1,9 +1,10 @@
 """WinRM transport (pywinrm): one shell, one PowerShell, the collector on stdin, JSON back.
 
 HTTPS with certificate validation unless the inventory says
-``ansible_winrm_server_cert_validation: ignore``; NTLM, Kerberos, CredSSP or basic as
-``ansible_winrm_transport`` says; plain HTTP only with message encryption (checked when the
-inventory is read). It only moves bytes; ``fleet/windows.py`` parses them.
+``ansible_winrm_server_cert_validation: ignore`` or the command line
+``--insecure-skip-winrm-cert-check`` (both said on the terminal and in the host's report);
+NTLM, Kerberos, CredSSP or basic as ``ansible_winrm_transport`` says; plain HTTP only with
+message encryption (checked when the inventory is read). It only moves bytes; ``fleet/windows.py`` parses them.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass"
                    "-EncodedCommand", base64.b64encode(BOOTSTRAP.encode("utf-16-le")).decode())
 
 
-def protocol_options(target: InventoryHost, ca_trust_path: str | None = None) -> dict[str, Any]:
-    """pywinrm's Protocol arguments for a target (its ``ansible_winrm_*`` settings)."""
+def protocol_options(target: InventoryHost, ca_trust_path: str | None = None,
+                     insecure: bool = False) -> dict[str, Any]:
+    """pywinrm's Protocol arguments for a target (its ``ansible_winrm_*`` settings);
+    ``insecure``: --insecure-skip-winrm-cert-check."""
     settings = target.winrm
     endpoint = target.endpoint
     options: dict[str, Any] = {
@@ -33,7 +36,8 @@ def protocol_options(target: InventoryHost, ca_trust_path: str | None = None) ->
         "transport": settings.transport,
         "username": endpoint.user,
         "password": target.password.reveal() if target.password else None,
-        "server_cert_validation": "validate" if settings.cert_validation else "ignore",
+        "server_cert_validation": "validate" if settings.cert_validation and not insecure
+                                  else "ignore",
         "message_encryption": "always" if settings.scheme == "http" else settings.message_encryption,
     }
     if settings.ca_trust_path or ca_trust_path:
@@ -42,20 +46,22 @@ def protocol_options(target: InventoryHost, ca_trust_path: str | None = None) ->
 
 
 def collect_windows(target: InventoryHost, options: Any, job: Job) -> RemoteEvidence:
-    text = run_winrm(target, windows_script(), options.winrm_ca_trust_path, job)
+    text = run_winrm(target, windows_script(), options.winrm_ca_trust_path, job,
+                     insecure=options.winrm_insecure)
     try:
         return windows_evidence(parse_document(text))
     except ValueError as exc:
         raise HostFailure(Outcome.PARTIAL, f"the collector's output is not usable: {exc}") from exc
 
 
-def run_winrm(target: InventoryHost, script: str, ca_trust_path: str | None, job: Job) -> str:
+def run_winrm(target: InventoryHost, script: str, ca_trust_path: str | None, job: Job,
+              insecure: bool = False) -> str:
     import requests
     import winrm
     from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError
 
     operation = max(1, min(20, int(job.remaining()) - 2))
-    protocol = winrm.Protocol(**protocol_options(target, ca_trust_path),
+    protocol = winrm.Protocol(**protocol_options(target, ca_trust_path, insecure),
                               operation_timeout_sec=operation, read_timeout_sec=operation + 2)
     job.on_abort(protocol.transport.close_session)
     try:

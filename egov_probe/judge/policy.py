@@ -103,6 +103,29 @@ _RESOLVERS = Spec(types=(list,), items=Spec(types=(str,),
                                             check=lambda v: _server(v, address_only=True)))
 _TIMEOUT = Spec(types=_NUMBER, check=between(0.1, 3600))
 
+
+def _fingerprint(value: Any) -> Optional[str]:
+    from ..facts.cert_stores import normalise_fingerprint
+
+    if normalise_fingerprint(value) is None:
+        return ("expected the certificate's SHA-256 fingerprint: 64 hexadecimal digits, "
+                f"colons allowed (AB:CD:...), or null until it is known; found {value!r}")
+    return None
+
+
+def _confirmed_needs_fingerprint(value: Any) -> Optional[str]:
+    if isinstance(value, dict) and value.get("confirmed") is True and not value.get("sha256"):
+        return "confirmed: true needs the root's sha256 fingerprint"
+    return None
+
+
+# A VGCA root, known by its certificate's SHA-256; "confirmed" once the DIC has checked it.
+_VGCA_ROOT = Spec(check=_confirmed_needs_fingerprint, keys={
+    "name": Spec(types=(str,), required=True),
+    "sha256": Spec(types=(str,), required=True, nullable=True, check=_fingerprint),
+    "confirmed": Spec(types=(bool,), required=True),
+})
+
 def _endpoint_target(value: Any) -> Optional[str]:
     from ..facts.net_types import ServiceUrl
 
@@ -188,7 +211,7 @@ _SECTIONS = {
     }),
     "signature": Spec(keys={
         "vgca_root_required": Spec(types=(bool,)),
-        "vgca_root_names": Spec(types=(list,), items=Spec(types=(str,))),
+        "vgca_roots": Spec(types=(list,), items=_VGCA_ROOT),
         "trust_store": Spec(types=(str,), check=_readable_file),
         "signing_service_required": Spec(types=(bool,)),
         "signing_service_port": Spec(types=(int,), check=between(1, 65535)),

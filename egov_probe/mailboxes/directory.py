@@ -223,12 +223,15 @@ def open_directory(address: DirectoryAddress, tls: TlsSettings, bind_dn: str, pa
                             receive_timeout=int(layout.timeout_seconds), raise_exceptions=False)
     try:
         connection.open()
-        if address.scheme == "ldap":
-            connection.start_tls()
+        _encrypt(connection, address)
         connection.password = password.reveal()
         bound = connection.bind()
     except LDAPException as exc:
+        _close(connection)
         raise DirectoryError(_tls_hint(f"{address.url()}: {exc}")) from None
+    except DirectoryError:
+        _close(connection)
+        raise
     finally:
         connection.password = None
     if not bound:
@@ -238,9 +241,39 @@ def open_directory(address: DirectoryAddress, tls: TlsSettings, bind_dn: str, pa
     return Directory(connection, layout, extra_attributes)
 
 
+def _close(connection) -> None:
+    """Close a connection that failed; it may be broken already."""
+    from ldap3.core.exceptions import LDAPException
+
+    try:
+        connection.unbind()
+    except (LDAPException, OSError):
+        pass
+
+
+def _encrypt(connection, address: DirectoryAddress) -> None:
+    """StartTLS on ``ldap://`` (LDAPS is encrypted from the start), then make sure the socket
+    really is TLS: the password is only ever sent over an encrypted connection."""
+    if address.scheme == "ldap" and not connection.start_tls():
+        raise DirectoryError(f"{address.url()}: StartTLS did not start — {NO_TLS}")
+    encrypted = isinstance(getattr(connection, "socket", None), ssl.SSLSocket) and (
+        address.scheme == "ldaps" or connection.tls_started)
+    if not encrypted:
+        raise DirectoryError(f"{address.url()}: the connection is not encrypted — {NO_TLS}")
+
+
+NO_TLS = ("kết nối tới máy chủ thư mục chưa được mã hóa (StartTLS), mật khẩu KHÔNG được gửi: "
+          "dùng ldaps:// hoặc bật TLS trên máy chủ / the connection to the directory is not "
+          "encrypted (StartTLS), the password was NOT sent: use ldaps:// or enable TLS on the "
+          "server")
+
+
 def _tls_hint(message: str) -> str:
-    if "certificate" in message.lower() or "ssl" in message.lower():
+    lower = message.lower()
+    if "certificate" in lower or "ssl" in lower:
         return (message + " — chứng chỉ máy chủ thư mục không được tin cậy: dùng --ca-file với "
                 "chứng chỉ CA của tỉnh / the directory's certificate is not trusted: pass the "
                 "province's CA with --ca-file")
+    if "starttls" in lower:
+        return f"{message} — {NO_TLS}"
     return message
