@@ -6,6 +6,7 @@ endpoint served by nginx."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pwd
 import shutil
@@ -31,9 +32,9 @@ from tests.servers.ports import free_port
 ROOT_NAME = "egov-probe VGCA Test Root"
 
 
-def _unused_uid() -> int:
+def _unused_uid(start: int = 61000) -> int:
     """A uid with no account on this machine: the test user owns files, nothing else."""
-    for uid in range(61000, 65000):
+    for uid in range(start, 65000):
         try:
             pwd.getpwuid(uid)
         except KeyError:
@@ -42,6 +43,7 @@ def _unused_uid() -> int:
 
 
 USER_UID = _unused_uid()
+OTHER_UID = _unused_uid(USER_UID + 1)
 
 
 def der(path: Path) -> bytes:
@@ -223,6 +225,33 @@ def test_as_root_certutil_runs_as_the_databases_owner(pki, home, tmp_path):
     check = judge_vgca_root([openssl_store(bundle(tmp_path, vgca), None, kind="file"), store],
                             rules_for(vgca))
     assert check.status is Status.WARN and "Không đọc được các kho tin cậy sau" in check.remedy.vi
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching accounts needs root")
+def test_run_as_another_user_the_homes_it_cannot_read_are_reported_not_skipped(pki, home):
+    """The probe run by a user who cannot look into another's home says that home's browsers
+    were not checked (a forked child drops to a third account and reads the stores)."""
+    vgca, _other, _lookalike = pki
+    home.add(home.firefox, vgca)
+    home.hand_over()  # 0700: only its owner (and root) may enter
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: another account, no groups
+        try:
+            os.setgroups([])
+            os.setgid(OTHER_UID)
+            os.setuid(OTHER_UID)
+            stores = home.stores(None)
+            os.write(writer, json.dumps([s.as_dict() for s in stores]).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        seen = json.loads(pipe.read() or b"[]")
+    os.waitpid(pid, 0)
+    assert [s["kind"] for s in seen] == ["openssl", "nss"], seen
+    assert seen[1]["path"] == str(home.path) and seen[1]["owner"] == "lan"
+    assert f"cannot be read as uid {OTHER_UID}" in seen[1]["error"]
 
 
 def test_a_root_owned_database_that_others_can_write_is_not_read_as_root(pki, tmp_path):

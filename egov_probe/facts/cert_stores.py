@@ -148,20 +148,35 @@ def _subject_name(cert: dict) -> str:
 # --- NSS databases (Linux) ----------------------------------------------------------------------
 
 
-def nss_locations(homes: Iterable[tuple[str, str]],
-                  system_db: str = SYSTEM_NSSDB) -> Iterator[tuple[str, tuple[str, ...], Optional[str]]]:
+def nss_locations(homes: Iterable[tuple[str, str]], system_db: str = SYSTEM_NSSDB
+                  ) -> Iterator[tuple[str, tuple[str, ...], Optional[str]]]:
     """(database folder, programs using it, account) of every NSS database present."""
     if _is_nssdb(system_db):
         yield system_db, ("chromium", "firefox"), None
     for user, home in homes:
         for profiles in FIREFOX_PROFILE_ROOTS:
-            base = Path(home, profiles)
-            for profile in sorted(base.iterdir()) if base.is_dir() else ():
-                if _is_nssdb(str(profile)):
-                    yield str(profile), ("firefox",), user
+            for profile in _subfolders(os.path.join(home, profiles)):
+                if _is_nssdb(profile):
+                    yield profile, ("firefox",), user
         for relative in CHROMIUM_NSSDBS:
             if _is_nssdb(f"{home}/{relative}"):
                 yield f"{home}/{relative}", ("chromium",), user
+
+
+def unreadable_homes(homes: Iterable[tuple[str, str]]) -> list[CertStore]:
+    """The homes this process cannot look into (not run as root): their browsers' databases
+    were not checked, and the report says so."""
+    return [CertStore("nss", home, ("firefox", "chromium"), user,
+                      error=f"PermissionError: {home} cannot be read as uid {os.geteuid()}; "
+                            "its browsers' databases were not checked")
+            for user, home in homes if not os.access(home, os.R_OK | os.X_OK)]
+
+
+def _subfolders(folder: str) -> list[str]:
+    try:
+        return sorted(entry.path for entry in os.scandir(folder) if entry.is_dir())
+    except OSError:  # absent, or not ours to read
+        return []
 
 
 def _is_nssdb(folder: str) -> bool:

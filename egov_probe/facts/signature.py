@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from .cert_stores import (SYSTEM_NSSDB, CertStore, nss_locations, openssl_store, read_nss_store,
-                          windows_store)
+                          unreadable_homes, windows_store)
 from .net_tcp import connect
 from .net_types import Step
 
@@ -30,11 +30,12 @@ def read_cert_stores(trust_store: Optional[str] = None,
         return [windows_store(LiveWindowsSource())]
     stores = [openssl_store(trust_store, None, kind="file") if trust_store else openssl_store()]
     if sys.platform.startswith("linux"):
-        if homes is None:
-            from .browsers_linux import LocalLinuxReader, homes as people_homes
-            homes = list(people_homes(LocalLinuxReader()))
+        from .browsers_linux import LocalLinuxReader, homes as people_homes
+
+        homes = list(people_homes(LocalLinuxReader()) if homes is None else homes)
         stores += [read_nss_store(folder, used_by, user)
                    for folder, used_by, user in nss_locations(homes, system_nssdb)]
+        stores += unreadable_homes(homes)
     return stores
 
 
