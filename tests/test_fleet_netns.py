@@ -205,6 +205,7 @@ def test_skipping_host_key_checks_is_explicit_and_loud(fleet, inventory, tmp_pat
     report = reports(out)[host.name]
     assert report["outcome"] == "complete"
     assert report["facts"]["fleet"]["host_key_checked"] is False
+    assert report["facts"]["fleet"]["host_key_not_checked_by"] == "--insecure-skip-host-key-check"
 
 
 def test_bad_inventory_is_named_with_its_line(fleet, inventory, tmp_path):
