@@ -22,7 +22,7 @@ from egov_probe.facts.cert_stores import (fingerprint, openssl_store, read_nss_s
                                           windows_store, WINDOWS_ROOT_KEYS)
 from egov_probe.facts.net_proxy import NO_PROXY
 from egov_probe.facts.signature import collect_signature, probe_signing_service, read_cert_stores
-from egov_probe.facts.winsource import FixtureWindowsSource
+from egov_probe.facts.winsource import FixtureWindowsSource, RecordingWindowsSource, dump_evidence
 from egov_probe.judge.policy import load_policy
 from egov_probe.judge.signature import judge_signature, judge_signing_service, judge_vgca_root
 from tests.servers.ca import TestCA
@@ -284,9 +284,12 @@ def test_the_windows_machine_root_stores_are_read_from_the_registry(pki):
         registry.update({f"{key}\\{thumb}": value for thumb, value in entries.items()})
     source = FixtureWindowsSource({"format": "egov-probe-windows-evidence/1",
                                    "registry": registry})
-    store = windows_store(source)
+    recorder = RecordingWindowsSource(source)  # what `egov-probe evidence` does in the field
+    store = windows_store(recorder)
     assert {r.sha256 for r in store.roots} == {sha256_of(ca.root.cert)
                                                for ca in (vgca, other, lookalike)}
+    replayed = windows_store(FixtureWindowsSource(dump_evidence(recorder)))
+    assert {r.sha256 for r in replayed.roots} == {r.sha256 for r in store.roots}
     assert judge_vgca_root([store], rules_for(vgca)).status is Status.PASS
     without = FixtureWindowsSource({"registry": {k: v for k, v in registry.items()
                                                  if not k.startswith(auth_key)}})

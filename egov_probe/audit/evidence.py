@@ -22,10 +22,12 @@ def collect_evidence() -> dict[str, Any]:
     }
     if sys.platform == "win32":
         from ..facts.browsers_windows import scan_windows_browsers, windows_os_fact
+        from ..facts.cert_stores import windows_store
         from ..facts.winsource import LiveWindowsSource, RecordingWindowsSource, dump_evidence
         recorder = RecordingWindowsSource(LiveWindowsSource(), origin=data["_origin"])
         data["browsers"] = scan_windows_browsers(recorder).as_fact()
         windows_os_fact(recorder)  # the release's registry values go into the dump too
+        data["cert_stores"] = [windows_store(recorder).as_dict()]  # its registry reads too
         data["windows"] = dump_evidence(recorder)
     else:
         from ..facts.browsers_linux import collect_linux_browsers
