@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 from urllib.parse import urlsplit
 
+from ..core.messages import text
 from ..core.secret import Secret
 from ..core.units import Unit
 from .config import DirectoryLayout
@@ -255,17 +256,16 @@ def _encrypt(connection, address: DirectoryAddress) -> None:
     """StartTLS on ``ldap://`` (LDAPS is encrypted from the start), then make sure the socket
     really is TLS: the password is only ever sent over an encrypted connection."""
     if address.scheme == "ldap" and not connection.start_tls():
-        raise DirectoryError(f"{address.url()}: StartTLS did not start — {NO_TLS}")
+        raise DirectoryError(f"{address.url()}: StartTLS did not start — {_no_tls()}")
     encrypted = isinstance(getattr(connection, "socket", None), ssl.SSLSocket) and (
         address.scheme == "ldaps" or connection.tls_started)
     if not encrypted:
-        raise DirectoryError(f"{address.url()}: the connection is not encrypted — {NO_TLS}")
+        raise DirectoryError(f"{address.url()}: the connection is not encrypted — {_no_tls()}")
 
 
-NO_TLS = ("kết nối tới máy chủ thư mục chưa được mã hóa (StartTLS), mật khẩu KHÔNG được gửi: "
-          "dùng ldaps:// hoặc bật TLS trên máy chủ / the connection to the directory is not "
-          "encrypted (StartTLS), the password was NOT sent: use ldaps:// or enable TLS on the "
-          "server")
+def _no_tls() -> str:
+    said = text("mailboxes.no_tls")
+    return f"{said.vi} / {said.en}"
 
 
 def _tls_hint(message: str) -> str:
@@ -275,5 +275,5 @@ def _tls_hint(message: str) -> str:
                 "chứng chỉ CA của tỉnh / the directory's certificate is not trusted: pass the "
                 "province's CA with --ca-file")
     if "starttls" in lower:
-        return f"{message} — {NO_TLS}"
+        return f"{message} — {_no_tls()}"
     return message
