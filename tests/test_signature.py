@@ -254,6 +254,24 @@ def test_run_as_another_user_the_homes_it_cannot_read_are_reported_not_skipped(p
     assert f"cannot be read as uid {OTHER_UID}" in seen[1]["error"]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="a root-owned database needs root")
+def test_the_system_wide_nss_database_is_read(pki, tmp_path):
+    """/etc/pki/nssdb's stand-in: root's, in a folder only root may change (/run), read as root."""
+    vgca, _other, _lookalike = pki
+    folder = Path(tempfile.mkdtemp(prefix="egov-nss-system-", dir="/run"))
+    try:
+        folder.chmod(0o755)
+        certutil("-N", "-d", f"sql:{folder}", "--empty-password")
+        certutil("-A", "-d", f"sql:{folder}", "-n", "VGCA", "-t", "C,,", "-i",
+                 str(vgca.root.cert))
+        stores = read_cert_stores(bundle(tmp_path, vgca), homes=[], system_nssdb=str(folder))
+    finally:
+        shutil.rmtree(folder)
+    assert [(s.kind, s.used_by, s.read_as) for s in stores] == [
+        ("file", ("system",), None), ("nss", ("chromium", "firefox"), "root (uid 0)")]
+    assert judge_vgca_root(stores, rules_for(vgca)).status is Status.PASS
+
+
 def test_a_root_owned_database_that_others_can_write_is_not_read_as_root(pki, tmp_path):
     if os.geteuid() != 0:
         pytest.skip("root only")
