@@ -173,6 +173,18 @@ def test_a_lookalike_with_the_same_name_and_another_key_is_not_accepted(pki, hom
                            rules_for(vgca, vgca_root_required=False)).status is Status.WARN
 
 
+def test_without_the_nss_tools_the_databases_are_reported_unread(pki, home, tmp_path):
+    vgca, _other, _lookalike = pki
+    home.add(home.firefox, vgca)
+    home.hand_over()
+    store = read_nss_store(str(home.firefox), ("firefox",), "lan",
+                           certutil="egov-no-such-certutil")  # looked up in PATH
+    assert "install libnss3-tools" in store.error
+    check = judge_vgca_root([openssl_store(bundle(tmp_path, vgca), None, kind="file"), store],
+                            rules_for(vgca))
+    assert check.status is Status.WARN and str(home.firefox) in check.remedy.vi
+
+
 def test_a_root_present_but_not_trusted_for_websites_does_not_count(pki, home, tmp_path):
     vgca, _other, _lookalike = pki
     home.add(home.firefox, vgca, trust=",,")       # stored, e.g. seen once, never trusted

@@ -197,6 +197,10 @@ def read_nss_store(folder: str, used_by: tuple[str, ...], owner: Optional[str] =
             roots += [StoreRoot(fingerprint(der), nickname, trust)
                       for der in pem_certificates(pem.encode("utf-8"))]
         store.roots = roots
+    except FileNotFoundError as exc:
+        store.error = (f"{exc.filename or certutil} not found: install libnss3-tools (NSS tools) "
+                       "to read the browsers' databases"
+                       if exc.filename in (certutil, None) else f"FileNotFoundError: {exc}")
     except (OSError, RuntimeError, subprocess.SubprocessError, ValueError) as exc:
         store.error = f"{type(exc).__name__}: {exc}"
     return store
