@@ -4,7 +4,8 @@ HTTPS with certificate validation unless the inventory says
 ``ansible_winrm_server_cert_validation: ignore`` or the command line
 ``--insecure-skip-winrm-cert-check`` (both said on the terminal and in the host's report);
 NTLM, Kerberos, CredSSP or basic as ``ansible_winrm_transport`` says; plain HTTP only with
-message encryption (checked when the inventory is read). It only moves bytes; ``fleet/windows.py`` parses them.
+message encryption (checked when the inventory is read). It only moves bytes;
+``fleet/windows.py`` parses them.
 """
 
 from __future__ import annotations
