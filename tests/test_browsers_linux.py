@@ -1,4 +1,5 @@
-"""Debian's real chromium and firefox-esr are found with the versions they print themselves."""
+"""Debian's real chromium and firefox-esr are found with the versions they print themselves
+(the test runs them; the audit never does)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.facts.browsers_linux import collect_linux_browsers
+from egov_probe.facts.browsers_linux import NOT_RUN, collect_linux_browsers, firefox_version
 
 pytestmark = pytest.mark.browsers
 
@@ -40,8 +41,10 @@ def test_each_browser_is_reported_once_despite_wrappers():
     assert len(found) == len(set(found))
 
 
-def test_loose_executables_are_asked_their_version(tmp_path: Path):
-    """Browsers no package database knows (a tarball in /opt, a copy in a home folder)."""
+def test_loose_executables_are_identified_by_files_never_run(tmp_path: Path):
+    """Browsers no package database knows (a tarball in /opt, a copy in a home folder): a
+    Firefox by the application.ini and channel prefs beside it; a Chromium, which has no such
+    file, is reported with its version unknown and "not run" (the audit runs no browser)."""
     chrome = tmp_path / "opt/google/chrome/chrome"
     chrome.parent.mkdir(parents=True)
     chrome.symlink_to("/usr/lib/chromium/chromium")
@@ -49,10 +52,25 @@ def test_loose_executables_are_asked_their_version(tmp_path: Path):
     user_firefox.parent.mkdir(parents=True)
     user_firefox.symlink_to("/usr/lib/firefox-esr/firefox-esr")
     found = {(b.browser, b.scope): b for b in collect_linux_browsers(root=tmp_path)}
-    assert found[("chrome", "machine")].version == _own_version("chromium")
-    assert found[("chrome", "machine")].evidence[0].source == "command"
-    assert found[("firefox_esr", "user:root")].version == _own_version("firefox-esr")
-    assert found[("firefox_esr", "user:root")].path == str(user_firefox)
+    assert found[("chrome", "machine")].version == ""
+    assert found[("chrome", "machine")].evidence[0].value == NOT_RUN
+    esr = found[("firefox_esr", "user:root")]
+    assert esr.version == _own_version("firefox-esr")
+    assert esr.path == str(user_firefox)
+    assert esr.evidence[0].location == "/usr/lib/firefox-esr/application.ini"
+
+
+def test_firefox_version_files():
+    files = {"application.ini": ("a", "[App]\nName=Firefox\nVersion=128.5.1\n[Gecko]\n"
+                                       "MinVersion=1.0\n"),
+             "platform.ini": ("p", "[Build]\nMilestone=128.5.1\n")}
+    assert firefox_version(files) == ("128.5.1", "a")
+    esr = {**files, "defaults/pref/channel-prefs.js": ("c", 'pref("app.update.channel", "esr");')}
+    assert firefox_version(esr) == ("128.5.1esr", "a")
+    only_platform = {"platform.ini": ("p", "Milestone=115.0\n")}
+    assert firefox_version(only_platform) == ("115.0", "p")
+    assert firefox_version({"application.ini": ("a", "Version=$(touch x)\n")}) is None
+    assert firefox_version({}) is None
 
 
 def test_dpkg_database_of_another_root(tmp_path: Path):

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from egov_probe.core.report_file import read_report
+from egov_probe.facts.browsers_linux import NOT_RUN
+from tests import hostile_user
 from tests.netns.hosts import Fleet, leftovers, run
 
 # The hosts share this machine's files: "ready" needs its chromium/firefox-esr and fonts.
@@ -28,7 +30,8 @@ PILOT = ROOT / "inventory/pilot.yml"
 DEADLINE = 20
 FAULTS = {0: "blackhole", 1: "lossy", 2: "wrong_host_key", 3: "unknown_host_key",
           4: "wrong_password", 5: "password", 6: "hung", 7: "killed", 8: "no_python",
-          9: "old_browser", 10: "no_locale", 11: "behind_jump", 13: "rsa_host_key"}
+          9: "old_browser", 10: "no_locale", 11: "behind_jump", 13: "rsa_host_key",
+          14: "hostile_user"}
 JUMP = 12  # an ordinary host that the behind_jump host is reached through
 EXPECTED = {"blackhole": ("unreachable", "unreachable"), "lossy": ("complete", "ready"),
             "wrong_host_key": ("host_key_mismatch", "host_key_mismatch"),
@@ -38,7 +41,7 @@ EXPECTED = {"blackhole": ("unreachable", "unreachable"), "lossy": ("complete", "
             "no_python": ("complete", "ready"), "old_browser": ("complete", "not_ready"),
             "no_locale": ("complete", "ready"), "behind_jump": ("complete", "ready"),
             "rsa_host_key": ("host_key_mismatch", "host_key_mismatch"),
-            None: ("complete", "ready")}
+            "hostile_user": ("complete", "ready"), None: ("complete", "ready")}
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +232,32 @@ def test_harness_cleans_up(tmp_path):
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
 
+def test_hostile_user_runs_nothing_and_forges_nothing(fleet, inventory, tmp_path):
+    """A local user planted ~/firefox/firefox and ~/.local/share/firefox/firefox (scripts that
+    leave a marker) and path names and files spelling the collector's records: the fleet
+    audit, logged in as root, runs neither, takes no forged record, and reports the Firefox
+    the host really has, like a clean host's report."""
+    host, clean = fleet.host("hostile_user"), fleet.hosts[20]
+    out = tmp_path / "reports"
+    result = run_fleet(fleet, inventory, out, "--limit", f"{host.name},{clean.name}")
+    assert result.returncode in (0, 1), result.stderr
+    assert host.hostile.ran() == [], "the fleet audit ran a user's executable"
+    found = reports(out)
+    report = found[host.name]
+    assert report["outcome"] == "complete"
+    browsers = report["facts"]["browsers"]["browsers"]
+    machine = {b["browser"]: b["version"] for b in browsers if b["scope"] == "machine"}
+    clean_browsers = found[clean.name]["facts"]["browsers"]["browsers"]
+    assert machine == {b["browser"]: b["version"] for b in clean_browsers}
+    assert "firefox_esr" in machine and "chrome" not in machine  # the forged Chrome is not
+    planted = [b for b in browsers if b["scope"] == f"user:{hostile_user.NAME}"]
+    assert sorted(b["path"] for b in planted) == sorted(
+        str(host.hostile.home / p) for p in hostile_user.PLANTED)
+    assert all(b["version"] == "" and b["evidence"][0]["value"] == NOT_RUN for b in planted)
+    others = {k: v for k, v in comparable(report).items() if "user-egovhostile" not in k}
+    assert others == comparable(found[clean.name])
+
+
 VOLATILE = {"system.uptime", "system.disk_free"}  # move between two runs a second apart
 
 
@@ -241,7 +270,7 @@ def test_ansible_playbook_gives_the_same_report(fleet, inventory, tmp_path):
     """playbooks/audit_workstations.yml (real ansible-playbook over real SSH) and the SSH path
     give the same checks, statuses and observed values for the same hosts."""
     names = [fleet.hosts[20].name, fleet.host("no_python").name, fleet.host("old_browser").name,
-             fleet.host("blackhole").name]
+             fleet.host("blackhole").name, fleet.host("hostile_user").name]
     direct = tmp_path / "direct"
     run_fleet(fleet, inventory, direct, "--limit", ",".join(names))
     via = tmp_path / "ansible"
@@ -257,6 +286,7 @@ def test_ansible_playbook_gives_the_same_report(fleet, inventory, tmp_path):
          "-e", f"egov_hosts={','.join(names)}", "-e", f"egov_probe={bin_dir / 'egov-probe'}"],
         capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
     assert result.returncode in (0, 2, 4), result.stdout[-3000:]  # 4: a host was unreachable
+    assert fleet.host("hostile_user").hostile.ran() == [], "the playbook ran a user's executable"
     by_ssh, by_ansible = reports(direct), reports(via)
     assert sorted(by_ansible) == sorted(names)
     for name in names:

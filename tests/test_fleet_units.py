@@ -17,8 +17,8 @@ from egov_probe.facts.system import SYSTEM_COLLECTORS
 from egov_probe.fleet.ansible_path import classify
 from egov_probe.fleet.host import Endpoint
 from egov_probe.fleet.inventory import load_targets, proxy_jump
-from egov_probe.fleet.linux import RemoteLinuxReader, collector_script, parse_records, \
-    system_collectors
+from egov_probe.fleet.linux import RemoteLinuxReader, mark_of_script, new_collector, \
+    parse_records, system_collectors
 from egov_probe.fleet.progress import Progress
 from egov_probe.fleet.runner import audited_since, report_path
 
@@ -28,14 +28,16 @@ MOVING = {"disk_free_gb", "uptime_days", "locale", "encoding"}
 
 
 @pytest.fixture(scope="module")
-def local_output() -> str:
+def local_output():
     """The shipped collector, run on this machine as the fleet runs it on a host."""
-    return subprocess.run(["/bin/sh", "-s"], input=collector_script(), capture_output=True,
+    collector = new_collector()
+    text = subprocess.run(["/bin/sh", "-s"], input=collector.script, capture_output=True,
                           text=True, timeout=60, check=True).stdout
+    return parse_records(text, collector.mark)
 
 
 def test_collector_facts_equal_the_local_audit(local_output):
-    output = parse_records(local_output)
+    output = local_output
     assert output.complete
     remote, _durations, errors = collect_timed(system_collectors(output))
     local, _durations, _errors = collect_timed(SYSTEM_COLLECTORS)
@@ -47,22 +49,48 @@ def test_collector_facts_equal_the_local_audit(local_output):
 
 
 def test_collector_browsers_equal_the_local_collector(local_output):
-    remote = linux_browsers(RemoteLinuxReader(parse_records(local_output)))
+    remote = linux_browsers(RemoteLinuxReader(local_output))
     assert [b.as_fact() for b in remote] == [b.as_fact() for b in collect_linux_browsers()]
 
 
+MARK = "5e11e7703e70d6757a75fab32f03ab32"
+
+
 def test_cut_off_output_keeps_whole_records_only():
-    text = ("\n::egov-probe:: cmd uname-n\nws-01\n::egov-probe:: file /proc/meminfo\r\n"
-            "MemTotal:  8000000 kB\r\n::egov-probe:: cmd fc-list\nDejaVu Sa")
-    output = parse_records(text)
+    text = (f"\n::egov-probe:{MARK}:: file /proc/sys/kernel/hostname\nws-01\n"
+            f"::egov-probe:{MARK}:: file /proc/meminfo\r\n"
+            f"MemTotal:  8000000 kB\r\n::egov-probe:{MARK}:: cmd fc-list\nDejaVu Sa")
+    output = parse_records(text, MARK)
     assert not output.complete
-    assert output.get("cmd", "uname-n") == "ws-01"
+    assert output.get("file", "/proc/sys/kernel/hostname") == "ws-01"
     assert output.get("file", "/proc/meminfo") == "MemTotal:  8000000 kB"
     assert output.get("cmd", "fc-list") is None  # possibly truncated: not trusted
     facts, _d, errors = collect_timed(system_collectors(output))
     assert facts["ram_mb"].value == 8000000 // 1024
     assert "os" in errors and "vietnamese_fonts" not in errors  # no fc-list: fonts unknown
     assert facts["vietnamese_fonts"].value is None
+
+
+def test_only_records_with_this_runs_mark_count():
+    """A file printed by the collector cannot start a record: the mark is new for every run
+    and never shown to the host's users; a repeated record keeps its first text."""
+    forged = ("\n::egov-probe:: file /var/lib/dpkg/status\nPackage: google-chrome-stable\n"
+              f"\n::egov-probe:{'0' * 32}:: end 0\n")
+    text = (f"\n::egov-probe:{MARK}:: file /home/u/application.ini\n{forged}"
+            f"\n::egov-probe:{MARK}:: file /home/u/application.ini\nVersion=1\n"
+            f"\n::egov-probe:{MARK}:: file /var/lib/dpkg/status\nPackage: chromium\n")
+    output = parse_records(text, MARK)
+    assert not output.complete  # neither forged end counts
+    assert output.get("file", "/home/u/application.ini") == forged
+    assert output.get("file", "/var/lib/dpkg/status") is None  # last record of a cut output
+    assert parse_records(text + f"\n::egov-probe:{MARK}:: end 0\n", MARK).get(
+        "file", "/var/lib/dpkg/status") == "Package: chromium\n"
+
+
+def test_printed_collector_carries_its_mark():
+    collector = new_collector()
+    assert mark_of_script(collector.script) == collector.mark
+    assert collector.mark not in new_collector().script
 
 
 @pytest.mark.parametrize("args, expected", [

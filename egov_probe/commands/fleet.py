@@ -56,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("-J", "--ask-vault-pass", action="store_true")
     add("--lang", choices=("vi", "en"), default="vi")
     add("--print-collector", action="store_true",
-        help="print the Linux collector script (used by playbooks/audit_workstations.yml)")
+        help="print the Linux collector script with a new record mark (used by "
+             "playbooks/audit_workstations.yml; --from-evidence reads the mark back from "
+             "DIR/collector.sh)")
     add("--from-evidence", type=Path, metavar="DIR",
         help="judge collector outputs that Ansible fetched (DIR/<host>.out) instead of connecting")
 
@@ -73,8 +75,8 @@ def _since(text: str) -> dt.datetime:
 
 def run(args: argparse.Namespace) -> int:
     if args.print_collector:
-        from ..fleet.linux import collector_script
-        sys.stdout.write(collector_script())
+        from ..fleet.linux import new_collector
+        sys.stdout.write(new_collector().script)
         return EXIT_READY
     if not args.inventory:
         raise InputError("an inventory is required (-i INVENTORY)", field="-i")

@@ -8,6 +8,10 @@ from typing import Any, Callable, Optional
 
 from ..core.model import Evidence
 
+# Where the audit looks for the system tools it runs (fc-list, rpm): never the caller's PATH,
+# which may name a folder a local user can write when the audit runs as root.
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 
 @dataclass(frozen=True)
 class Fact:

@@ -1,24 +1,34 @@
 """Browsers on Linux: dpkg and rpm databases, snap, flatpak, and executables in usual places.
 
 Reading and judging what was read are apart: the logic here asks a :class:`LinuxReader` for
-file contents, accounts and ``--version`` output. :class:`LocalLinuxReader` reads this machine;
-the fleet audit gives a reader over what its collector script printed on a remote host, so
-both paths find browsers with the same code.
+file contents and accounts. :class:`LocalLinuxReader` reads this machine; the fleet audit gives
+a reader over what its collector script printed on a remote host, so both paths find browsers
+with the same code.
+
+Safe to run as root on a machine with hostile users: nothing here runs a browser's executable
+(a user's ``~/firefox/firefox`` could be anything). Versions come from files that are read:
+package databases, snap/flatpak metadata, Firefox's ``application.ini``/``platform.ini`` and
+channel prefs beside the executable. An executable with no such file is reported with an
+unknown version and evidence saying it was not run. Files are read only when they are regular
+files, and only so much of them (a FIFO or ``/dev/zero`` planted in a home cannot hang or
+exhaust the audit).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import pwd
 import re
 import shutil
+import stat
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Protocol
 
 from ..core.model import Evidence
 from ..core.versions import upstream_version
+from .base import SYSTEM_PATH
 from .browser_types import BrowserInstall
 
 # Package name -> (browser id, executable).
@@ -49,10 +59,17 @@ EXECUTABLES = {
     "/opt/coccoc/browser/coccoc-browser": "coccoc",
 }
 USER_EXECUTABLES = {".local/share/firefox/firefox": "firefox", "firefox/firefox": "firefox"}
+# Files beside a Firefox executable that tell its version without running it.
+FIREFOX_VERSION_FILES = ("application.ini", "platform.ini", "defaults/pref/channel-prefs.js")
+NOT_RUN = ("no version file beside it; not run (the audit never runs a browser's executable, "
+           "which a local user may have replaced)")
+MAX_FILE_BYTES = 64 << 20  # dpkg's status of a full desktop is a few MiB
+MAX_VERSION_FILE_BYTES = 1 << 20
 DPKG_STATUS = "/var/lib/dpkg/status"
 PASSWD = "/etc/passwd"
-_VERSION_IN_OUTPUT = re.compile(r"(\d+(?:\.\d+)+(?:esr|[ab]\d+)?)")
+_VERSION = re.compile(r"(\d+(?:\.\d+)+(?:esr|[ab]\d+)?)")
 _TRANSITIONAL = re.compile(r"^Transitional package", re.IGNORECASE)
+_CHANNEL = re.compile(r"[\"']app\.update\.channel[\"']\s*,\s*[\"']([^\"']+)")
 
 
 class LinuxReader(Protocol):
@@ -76,8 +93,9 @@ class LinuxReader(Protocol):
 
     def realpath(self, path: str) -> str: ...
 
-    def version_output(self, path: str) -> Optional[str]:
-        """What ``path --version`` printed, or None when it could not run."""
+    def version_files(self, path: str) -> dict[str, tuple[str, Optional[str]]]:
+        """For each of ``FIREFOX_VERSION_FILES``: (where it is, its text or None), looked up
+        beside the real location of the executable ``path``."""
 
     def rpm_output(self) -> Optional[str]:
         """``rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE} %{ARCH}\\n' PACKAGES``; None without rpm."""
@@ -97,8 +115,7 @@ def linux_browsers(reader: LinuxReader) -> list[BrowserInstall]:
     known_paths |= {reader.realpath(p) for p in _dpkg_owned_files(reader)}
     loose = [(path, browser, scope) for path, browser, scope in _candidate_executables(reader)
              if reader.realpath(path) not in known_paths]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        found += [b for b in pool.map(lambda c: _from_executable(reader, *c), loose) if b]
+    found += [b for b in (_from_executable(reader, *c) for c in loose) if b]
     return found
 
 
@@ -214,37 +231,57 @@ def _candidate_executables(reader: LinuxReader) -> Iterable[tuple[str, str, str]
 
 def _from_executable(reader: LinuxReader, path: str, browser: str,
                      scope: str) -> Optional[BrowserInstall]:
+    """A browser executable no package owns, identified by the files beside it (never run)."""
     if not reader.is_executable(path):
         return None
-    version_output = version_from_output(reader.version_output(path))
-    if not version_output:
-        return None
-    version, printed = version_output
-    if browser == "firefox" and version.endswith("esr"):
+    where = reader.where(path)
+    found = firefox_version(reader.version_files(path)) if browser.startswith("firefox") else None
+    if found is None:
+        return BrowserInstall(browser, "", scope, where, None, (Evidence("file", where, NOT_RUN),))
+    version, location = found
+    if version.endswith("esr"):
         browser = "firefox_esr"
-    return BrowserInstall(browser, version, scope, reader.where(path), None,
-                          (Evidence("command", f"{reader.where(path)} --version", printed),))
+    return BrowserInstall(browser, version, scope, where, None,
+                          (Evidence("file", location, version),))
 
 
-def version_from_output(output: Optional[str]) -> Optional[tuple[str, str]]:
-    """(version, the line printed) from what ``--version`` printed, or None."""
-    printed = output.strip().splitlines()[0] if output and output.strip() else ""
-    match = _VERSION_IN_OUTPUT.search(printed)
-    return (match.group(1), printed) if match else None
+def firefox_version(files: dict[str, tuple[str, Optional[str]]]) -> Optional[tuple[str, str]]:
+    """(version, the file it came from) from Firefox's application.ini (``[App] Version``) or
+    platform.ini (``Milestone``); ``esr`` appended when its channel prefs say so, as
+    ``firefox --version`` prints it."""
+    for name, key in (("application.ini", "Version"), ("platform.ini", "Milestone")):
+        location, text = files.get(name, (name, None))
+        value = ini_value(text, key)
+        if value and _VERSION.fullmatch(value):
+            channel = _CHANNEL.search(files.get(FIREFOX_VERSION_FILES[2], ("", None))[1] or "")
+            if channel and channel.group(1) == "esr" and not value.endswith("esr"):
+                value += "esr"
+            return value, location
+    return None
 
 
-def executable_version(path: str) -> Optional[tuple[str, str]]:
-    """(version, the line printed) from ``path --version``, or None."""
-    return version_from_output(_run_version(path))
+def ini_value(text: Optional[str], key: str) -> Optional[str]:
+    """The first ``key=value`` of an ini text (``Version=`` does not match ``MinVersion=``)."""
+    match = re.search(rf"^{key}=([^\r\n]*)", text or "", re.MULTILINE)
+    return match.group(1).strip() if match else None
 
 
-def _run_version(path: str) -> Optional[str]:
+def read_regular(path: str, limit: int = MAX_FILE_BYTES) -> Optional[str]:
+    """A regular file's text (at most ``limit`` bytes); None for anything else (absent,
+    unreadable, a FIFO, a device) so that a file planted by a user cannot hang the audit."""
     try:
-        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10,
-                                check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
         return None
-    return result.stdout
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            return stream.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 class LocalLinuxReader:
@@ -257,16 +294,13 @@ class LocalLinuxReader:
         return str(self.root / path.lstrip("/"))
 
     def read_text(self, path: str) -> Optional[str]:
-        try:
-            return Path(self.where(path)).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
+        return read_regular(self.where(path))
 
     def package_lists(self) -> dict[str, str]:
         lists = {}
         for list_file in (self.root / "var/lib/dpkg/info").glob("*.list"):
             if list_file.stem.split(":")[0] in PACKAGES:
-                lists[list_file.stem] = list_file.read_text(encoding="utf-8", errors="replace")
+                lists[list_file.stem] = read_regular(str(list_file)) or ""
         return lists
 
     def accounts(self) -> list[tuple[str, int, str]]:
@@ -282,11 +316,13 @@ class LocalLinuxReader:
     def realpath(self, path: str) -> str:
         return os.path.realpath(self.where(path)) if path.startswith("/") else path
 
-    def version_output(self, path: str) -> Optional[str]:
-        return _run_version(self.where(path))
+    def version_files(self, path: str) -> dict[str, tuple[str, Optional[str]]]:
+        folder = posixpath.dirname(os.path.realpath(self.where(path)))
+        return {name: (f"{folder}/{name}", read_regular(f"{folder}/{name}", MAX_VERSION_FILE_BYTES))
+                for name in FIREFOX_VERSION_FILES}
 
     def rpm_output(self) -> Optional[str]:
-        rpm = shutil.which("rpm")
+        rpm = shutil.which("rpm", path=SYSTEM_PATH)
         if not rpm or not Path("/var/lib/rpm").exists() and not Path("/usr/lib/sysimage/rpm").exists():
             return None
         query = ["-q", "--qf", r"%{NAME} %{VERSION}-%{RELEASE} %{ARCH}\n", *PACKAGES]

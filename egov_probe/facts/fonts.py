@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..core.model import Evidence
+from .base import SYSTEM_PATH
 
 # The letters proper to Vietnamese: Ă ă Đ đ Ĩ ĩ Ũ ũ Ơ ơ Ư ư and the precomposed block Ạ..ỹ.
 VIETNAMESE_CHARSET = "0102-0103 0110-0111 0128-0129 0168-0169 01a0-01a1 01af-01b0 1ea0-1ef9"
@@ -34,7 +35,7 @@ def vietnamese_fonts() -> tuple[Optional[list[str]], tuple[Evidence, ...]]:
 
 
 def _fontconfig_fonts() -> tuple[Optional[list[str]], tuple[Evidence, ...]]:
-    fc_list = shutil.which("fc-list")
+    fc_list = shutil.which("fc-list", path=SYSTEM_PATH)
     if not fc_list:
         return fonts_from_fc_list(None)
     result = subprocess.run([fc_list, f":charset={VIETNAMESE_CHARSET}", "family"],

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.errors import InputError
 from ..core.model import Outcome
 from .collect import linux_evidence
 from .host import HostFailure, InventoryHost
+from .linux import mark_of_script
 from .progress import Progress
 from .reports import failure_report, host_report
 from .runner import FleetResult, FleetSettings, PolicyCache, check_names, keep_report
 
 TRANSPORT = "ansible"
+COLLECTOR = "collector.sh"  # the script the playbook ran, as --print-collector wrote it
 # Words in Ansible's message for a failed host -> the outcome they mean.
 FAILURE_WORDS = (
     ("host key verification failed", Outcome.HOST_KEY_MISMATCH),
@@ -30,6 +33,7 @@ def import_evidence(targets: list[InventoryHost], settings: FleetSettings, progr
     """One report per target from what the playbook fetched; a host without output is kept
     with the failure Ansible reported (unreachable when it reported nothing)."""
     check_names(targets, settings.out)
+    mark = collector_mark(evidence_dir)
     policies = PolicyCache(settings.policy_path)
     result = FleetResult()
     for target in targets:
@@ -37,13 +41,25 @@ def import_evidence(targets: list[InventoryHost], settings: FleetSettings, progr
         run = {"evidence": str(evidence_dir / f"{target.name}.out")}
         output = _read(evidence_dir / f"{target.name}.out")
         if output is not None:
-            report = host_report(policy, target, linux_evidence(output), TRANSPORT, run)
+            report = host_report(policy, target, linux_evidence(output, mark), TRANSPORT, run)
         else:
             failure = classify(_read(evidence_dir / f"{target.name}.failed"))
             report = failure_report(policy, target, failure, TRANSPORT, run)
         keep_report(report, target, settings.out, result, progress)
     progress.finish()
     return result
+
+
+def collector_mark(evidence_dir: Path) -> str:
+    """The record mark of the collector that the playbook sent (``DIR/collector.sh``, written
+    by ``egov-probe fleet --print-collector``): only records carrying it are taken."""
+    script_path = evidence_dir / COLLECTOR
+    mark = mark_of_script(_read(script_path) or "")
+    if mark is None:
+        raise InputError("expected the collector that the playbook ran, with its EGOV_MARK "
+                         "line (written by `egov-probe fleet --print-collector`)",
+                         path=str(script_path))
+    return mark
 
 
 def classify(message: str | None) -> HostFailure:

@@ -9,7 +9,7 @@ from typing import Optional
 from ..audit.sections import BrowserScan
 from ..facts.browsers_linux import LinuxReader, linux_browsers
 from .host import HostFailure, InventoryHost, Job
-from .linux import RemoteLinuxReader, collector_script, parse_records, remote_hostname, \
+from .linux import RemoteLinuxReader, new_collector, parse_records, remote_hostname, \
     system_collectors
 from .reports import RemoteEvidence
 from .ssh import SshOptions, run_ssh
@@ -40,13 +40,16 @@ def collect(target: InventoryHost, options: TransportOptions, job: Job) -> Remot
     if target.connection == "winrm":
         from .winrm import collect_windows
         return collect_windows(target, options, job)
-    text = run_ssh(target, SSH_COMMAND, collector_script(), options.ssh, job)
-    return linux_evidence(text)
+    collector = new_collector()
+    job.mark = collector.mark
+    text = run_ssh(target, SSH_COMMAND, collector.script, options.ssh, job)
+    return linux_evidence(text, collector.mark)
 
 
-def linux_evidence(text: str) -> RemoteEvidence:
-    """Evidence from what the Linux collector printed (whole, or cut short)."""
-    output = parse_records(text)
+def linux_evidence(text: str, mark: str) -> RemoteEvidence:
+    """Evidence from what the Linux collector printed (whole, or cut short); only records
+    framed with ``mark``, the one sent with the script, count."""
+    output = parse_records(text, mark)
     reader = RemoteLinuxReader(output)
     return RemoteEvidence(system=system_collectors(output),
                           browsers=lambda: linux_scan(reader),
@@ -58,8 +61,9 @@ def linux_scan(reader: LinuxReader) -> BrowserScan:
     return BrowserScan(browsers, {"browsers": [b.as_fact() for b in browsers]})
 
 
-def partial_evidence(target: InventoryHost, failure: HostFailure) -> Optional[RemoteEvidence]:
+def partial_evidence(target: InventoryHost, failure: HostFailure,
+                     job: Job) -> Optional[RemoteEvidence]:
     """What can still be judged after a failure that came with some output."""
-    if target.connection == "winrm" or not failure.partial_output:
+    if target.connection == "winrm" or not failure.partial_output or not job.mark:
         return None
-    return linux_evidence(failure.partial_output)
+    return linux_evidence(failure.partial_output, job.mark)

@@ -75,6 +75,7 @@ class Job:
         self.deadline_s = deadline_s
         self.attempts = 0
         self.aborted: Optional[str] = None  # "timed_out" or "interrupted"
+        self.mark: Optional[str] = None  # the collector's record mark sent to this host
         self._closers: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 

@@ -202,7 +202,7 @@ class _Run:
         if job.aborted == "interrupted":
             return None
         try:
-            evidence = evidence if failure is None else partial_evidence(target, failure)
+            evidence = evidence if failure is None else partial_evidence(target, failure, job)
             if evidence is not None:
                 return host_report(policy, target, evidence, target.transport, run(), failure)
         except Exception as exc:  # noqa: BLE001 - judged what could be judged; keep the host

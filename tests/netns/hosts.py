@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from tests.hostile_user import HostileUser, plant
+
 SSHD = "/usr/sbin/sshd"
 SUBNET = ipaddress.ip_network("10.214.0.0/16")
 FAULTS = ("blackhole", "lossy", "wrong_host_key", "unknown_host_key", "wrong_password",
           "password", "hung", "killed", "no_python", "old_browser", "no_locale", "behind_jump",
-          "rsa_host_key")
+          "rsa_host_key", "hostile_user")
 
 SSHD_CONFIG = """\
 ListenAddress 0.0.0.0
@@ -79,6 +81,7 @@ class Host:
     fault: Optional[str] = None
     process: Optional[subprocess.Popen] = None
     password: Optional[str] = None
+    hostile: Optional[HostileUser] = None  # the "hostile_user" host's local user
 
 
 @dataclass
@@ -206,6 +209,9 @@ class Fleet:
         if host.fault == "old_browser":
             (folder / "status").write_text(OLD_CHROMIUM_STATUS, encoding="utf-8")
             mounts.append((folder / "status", "/var/lib/dpkg/status"))
+        if host.fault == "hostile_user":  # planted executables, forged records (issue 13)
+            host.hostile = plant()
+            mounts.append((host.hostile.passwd, "/etc/passwd"))
         if host.fault == "no_python":
             (folder / "nopython").write_text("", encoding="utf-8")
             real = os.path.realpath("/usr/bin/python3")
@@ -325,6 +331,8 @@ class Fleet:
                     os.close(fd)
                 except OSError:
                     pass
+            if host.hostile:
+                host.hostile.remove()
         lines = [f"netns del {h.namespace}" for h in self.hosts]
         if self.bridge:
             lines.append(f"link del {self.bridge}")
