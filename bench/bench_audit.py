@@ -2,7 +2,8 @@
 """Local audit benchmark: wall time, peak RSS and import time of egov-probe, beside the baseline
 `ansible -m setup localhost -c local` measured on the same machine in the same run.
 
-Goals (issue 2): audit <= 0.5 s, peak RSS <= 50 MB, import <= 0.3 s.
+Goals (issue 2): audit <= 0.5 s, peak RSS <= 50 MB, import <= 0.3 s; exit code 1 when any is
+missed, 0 when all are met.
 Run: .venv/bin/python bench/bench_audit.py [--runs N]
 """
 
@@ -79,7 +80,9 @@ def main() -> int:
     verdicts = {"audit_s": audit_s, "peak_rss_mb": audit_rss, "import_s": imports}
     for name, value in verdicts.items():
         print(f"goal {name} <= {GOALS[name]}: {value:.3f} {'met' if value <= GOALS[name] else 'NOT met'}")
-    return 0
+    met = all(value <= GOALS[name] for name, value in verdicts.items())
+    print("all goals met" if met else "some goal NOT met")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
