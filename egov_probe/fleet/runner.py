@@ -107,7 +107,16 @@ def run_fleet(targets: list[InventoryHost], settings: FleetSettings,
 def keep_report(report: Report, target: InventoryHost, out: Path, result: FleetResult,
                 progress: Progress) -> None:
     """Write the host's report atomically, count it and show it on the progress bar."""
-    path = write_json_atomic(report_path(out, target.name), report.to_dict())
+    count_report(report, target, write_report(report, target, out), result, progress)
+
+
+def write_report(report: Report, target: Target, out: Path) -> Path:
+    """The host's report, written atomically (the slow part: fsync; no lock needed)."""
+    return write_json_atomic(report_path(out, target.name), report.to_dict())
+
+
+def count_report(report: Report, target: Target, path: Path, result: FleetResult,
+                 progress: Progress) -> None:
     key = category(report)
     result.reports[target.name] = path
     result.categories[target.name] = key
@@ -179,8 +188,9 @@ class _Run:
                 self.active.discard(job)
         if report is None or job.aborted == "interrupted":
             return  # cut short by Ctrl-C: no report, the next run audits it
+        path = write_report(report, target, self.settings.out)  # hosts' fsyncs overlap
         with self.lock:
-            keep_report(report, target, self.settings.out, self.result, self.progress)
+            count_report(report, target, path, self.result, self.progress)
 
     def _report(self, target: InventoryHost, job: Job) -> Optional[Report]:
         policy = self.policies.get(target)

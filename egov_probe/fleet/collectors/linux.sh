@@ -48,26 +48,40 @@ fi
 
 # Files in homes and beside executables: only the lines that matter are printed.
 lines=""
-candidates=""
-for e in $EGOV_EXES; do candidates="$candidates$e$nl"; done
+home_exes=""
 IFS=$nl
 for h in $homes; do
   IFS=' '
   for f in $EGOV_HOME_FILES; do pick "$h/$f"; done
-  for e in $EGOV_HOME_EXES; do candidates="$candidates$h/$e$nl"; done
+  for e in $EGOV_HOME_EXES; do home_exes="$home_exes$h/$e$nl"; done
   IFS=$nl
 done
+IFS=' '
+
 # Executables: where each really is (read, never run) and the version files beside it.
-for e in $candidates; do
+exe() {
+  rec exe "$1"; printf '%s' "$2"
+  case "$2" in
+    /*"$nl"*) ;;
+    /*) for f in $EGOV_VERSION_FILES; do pick "${2%/*}/$f"; done ;;
+  esac
+}
+resolve() { real=$(readlink -f -- "$1" 2>/dev/null) || real=$1; exe "$1" "$real"; }
+set --
+for e in $EGOV_EXES; do if [ -f "$e" ] && [ -x "$e" ]; then set -- "$@" "$e"; fi; done
+if [ $# -gt 0 ] && reals=$(realpath -- "$@" 2>/dev/null); then  # one process for them all
+  IFS=$nl
+  for r in $reals; do
+    [ $# -gt 0 ] || break
+    IFS=' '; exe "$1" "$r"; shift; IFS=$nl
+  done
   IFS=' '
-  if [ -f "$e" ] && [ -x "$e" ]; then
-    real=$(readlink -f -- "$e" 2>/dev/null) || real=$e
-    rec exe "$e"; printf '%s' "$real"
-    case "$real" in
-      /*"$nl"*) ;;
-      /*) for f in $EGOV_VERSION_FILES; do pick "${real%/*}/$f"; done ;;
-    esac
-  fi
+fi
+for e in "$@"; do resolve "$e"; done
+IFS=$nl
+for e in $home_exes; do
+  IFS=' '
+  if [ -f "$e" ] && [ -x "$e" ]; then resolve "$e"; fi
   IFS=$nl
 done
 IFS=' '
