@@ -61,8 +61,10 @@ EXECUTABLES = {
 USER_EXECUTABLES = {".local/share/firefox/firefox": "firefox", "firefox/firefox": "firefox"}
 # Files beside a Firefox executable that tell its version without running it.
 FIREFOX_VERSION_FILES = ("application.ini", "platform.ini", "defaults/pref/channel-prefs.js")
-NOT_RUN = ("no version file beside it; not run (the audit never runs a browser's executable, "
-           "which a local user may have replaced)")
+NOT_RUN = ("không có tệp phiên bản bên cạnh; không chạy (khảo sát không bao giờ chạy tệp "
+           "thực thi của trình duyệt, người dùng có thể đã thay nó) / no version file beside it; "
+           "not run (the audit never runs a browser's executable, which a local user may have "
+           "replaced)")
 MAX_FILE_BYTES = 64 << 20  # dpkg's status of a full desktop is a few MiB
 MAX_VERSION_FILE_BYTES = 1 << 20
 DPKG_STATUS = "/var/lib/dpkg/status"
