@@ -192,3 +192,14 @@ def test_provincial_servers_are_never_audited_as_workstations(tmp_path):
     assert "no workstation matches --limit 'provincial_servers'" in str(refused.value)
     assert "db01.egov.nghean.gov.vn" in str(refused.value)
     assert "checks/" in str(refused.value)
+
+
+def test_evidence_without_its_collector_is_refused(tmp_path):
+    """--from-evidence takes records only with the mark of the collector the playbook ran."""
+    from egov_probe.fleet.ansible_path import collector_mark
+    with pytest.raises(InputError) as refused:
+        collector_mark(tmp_path)
+    assert str(tmp_path / "collector.sh") in str(refused.value)
+    collector = new_collector()
+    (tmp_path / "collector.sh").write_text(collector.script + "\n", encoding="utf-8")
+    assert collector_mark(tmp_path) == collector.mark
