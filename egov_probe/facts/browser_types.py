@@ -23,8 +23,9 @@ class BrowserInstall:
     """One installed browser.
 
     ``scope`` is ``machine`` or ``user:<account>`` (account name, or SID when no name is known).
-    ``version`` is the best version known: the executable's own (file version or ``--version``)
-    overrules a package or registry value; ``evidence`` lists every source read, in order.
+    ``version`` is the best version known: the executable's own (its file version on Windows,
+    the version files beside it on Linux; never by running it) overrules a package or registry
+    value; "" when nothing read tells it. ``evidence`` lists every source read, in order.
     """
 
     browser: str
