@@ -16,7 +16,7 @@ import pytest
 
 from egov_probe.facts.browsers_linux import NOT_RUN, collect_linux_browsers, linux_browsers
 from egov_probe.fleet.linux import RemoteLinuxReader, new_collector, parse_records
-from egov_probe.versions import upstream_version
+from egov_probe.core.versions import upstream_version
 from tests import hostile_user
 
 pytestmark = [pytest.mark.browsers,

@@ -110,12 +110,12 @@ def keep_report(report: Report, target: InventoryHost, out: Path, result: FleetR
     count_report(report, target, write_report(report, target, out), result, progress)
 
 
-def write_report(report: Report, target: Target, out: Path) -> Path:
+def write_report(report: Report, target: InventoryHost, out: Path) -> Path:
     """The host's report, written atomically (the slow part: fsync; no lock needed)."""
     return write_json_atomic(report_path(out, target.name), report.to_dict())
 
 
-def count_report(report: Report, target: Target, path: Path, result: FleetResult,
+def count_report(report: Report, target: InventoryHost, path: Path, result: FleetResult,
                  progress: Progress) -> None:
     key = category(report)
     result.reports[target.name] = path
