@@ -150,7 +150,8 @@ def test_interrupt_keeps_finished_reports_and_a_resumed_run_completes(fleet, inv
     process = subprocess.Popen(fleet_command(fleet, inventory, out, "--forks", "1",
                                              "--limit", healthy),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+                               env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+                               preexec_fn=_ctrl_c_as_on_a_terminal)
     deadline = time.monotonic() + 60
     while len(list(out.glob("*.json"))) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -174,6 +175,12 @@ def test_interrupt_keeps_finished_reports_and_a_resumed_run_completes(fleet, inv
                        healthy)
     assert forced.returncode == 0
     assert all(reports(out)[n]["report_id"] != second[n]["report_id"] for n in names)
+
+
+def _ctrl_c_as_on_a_terminal() -> None:
+    """SIGINT as a user's terminal delivers it, even when this test session was started in
+    the background (a shell makes a background job ignore SIGINT, and its children inherit)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_vault_encrypted_password(fleet, tmp_path):
