@@ -16,6 +16,7 @@ import pytest
 
 from egov_probe.facts.browsers_linux import NOT_RUN, collect_linux_browsers, linux_browsers
 from egov_probe.fleet.linux import RemoteLinuxReader, new_collector, parse_records
+from egov_probe.core.report_file import read_report
 from egov_probe.core.versions import upstream_version
 from tests import hostile_user
 
@@ -68,6 +69,8 @@ def test_local_audit_runs_nothing_a_user_planted(user):
         assert entry["evidence"] == [{"source": "file", "location": entry["path"],
                                       "value": NOT_RUN}]
     assert hostile_user.FORGED_VERSION not in result.stdout
+    for written in (user.folder / "reports").rglob("*.json"):
+        read_report(written)  # a valid report: one id per check, though two planted Firefoxes
 
 
 def test_collector_runs_nothing_and_its_records_cannot_be_forged(user):
@@ -112,3 +115,13 @@ def test_local_reader_never_opens_a_fifo_or_device(tmp_path):
     (firefox.parent / "platform.ini").symlink_to("/dev/zero")
     found = [b for b in collect_linux_browsers(root=tmp_path) if b.path == str(firefox)]
     assert [(b.browser, b.version) for b in found] == [("firefox", "")]
+
+
+def test_two_installs_in_one_scope_get_two_check_ids():
+    from egov_probe.facts.browser_types import BrowserInstall
+    from egov_probe.judge.browsers import judge_browsers
+    from egov_probe.judge.policy import load_policy
+    installs = [BrowserInstall("firefox", "", "user:an", f"/home/an/{p}") for p in hostile_user.PLANTED]
+    ids = [c.id for c in judge_browsers(installs, load_policy(), 0.0)]
+    assert len(ids) == len(set(ids)) == 3
+    assert ids[0] == "browser.firefox.user-an.home-an-firefox-firefox"

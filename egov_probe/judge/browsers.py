@@ -17,6 +17,7 @@ def judge_browsers(browsers: list[BrowserInstall], policy: Policy, duration_ms: 
                    unreadable_profiles: Sequence[str] = ()) -> list[CheckResult]:
     """One check per browser, one for "enough supported browsers", one per unread profile set."""
     results = [_judge_one(b, policy.browser_rule(b.browser)) for b in browsers]
+    _tell_apart(results, browsers)
     compliant = sum(1 for r in results if r.status is Status.PASS)
     required = policy.section("browsers").get("require_supported", 1)
     ok = compliant >= required
@@ -41,6 +42,17 @@ def _unreadable(profiles: Sequence[str]) -> CheckResult:
         title=messages.text("browser.profiles_readable"), status=Status.WARN,
         observed=list(profiles), expected="mọi hồ sơ người dùng đọc được / every profile read",
         remedy=messages.text("browser.profiles_readable", "remedy", observed=len(profiles)))
+
+
+def _tell_apart(results: list[CheckResult], browsers: list[BrowserInstall]) -> None:
+    """Two installs of one browser in one scope (a user's ``~/firefox`` and
+    ``~/.local/share/firefox``) get ids that also name their path: one id per check."""
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.id] = counts.get(result.id, 0) + 1
+    for result, browser in zip(results, browsers):
+        if counts[result.id] > 1:
+            result.id = f"{result.id}.{slug(browser.path or '')}"
 
 
 def check_id(browser: BrowserInstall) -> str:
