@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import ssl
+import subprocess
 import warnings
 
 # Reasons OpenSSL gives when the server refuses the offered protocol version.
@@ -80,3 +82,29 @@ def peer_certificate(address: str, server_name: str, cafile: str | None) -> tupl
             return True, "verified"
     except ssl.SSLCertVerificationError as exc:
         return False, exc.verify_message or str(exc)
+
+
+def openssl_handshake(address: str, port: int, server_name: str, *options: str) -> str:
+    """The output of one `openssl s_client` handshake (no data sent), for suite-level probes."""
+    cmd = ["openssl", "s_client", "-connect", f"{address}:{port}", "-servername", server_name,
+           "-no_ign_eof", *options]
+    done = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=20, check=False)
+    return done.stdout + done.stderr
+
+
+def negotiated_cipher(output: str) -> str | None:
+    """The suite a handshake agreed on, or None when it failed."""
+    match = re.search(r"^\s*Cipher\s*(?:is|:)\s*(\S+)", output, re.M)
+    return match.group(1) if match and match.group(1) not in ("(NONE)", "0000") else None
+
+
+def client_suites(version: str) -> list[str]:
+    """Every suite this machine's OpenSSL can offer for TLS 1.2 ("tls1_2") or 1.3 ("tls1_3")."""
+    spec = "ALL:COMPLEMENTOFALL:!PSK:!SRP:@SECLEVEL=0"  # PSK/SRP suites need a shared secret
+    out = subprocess.run(["openssl", "ciphers", f"-{version}", "-s", spec], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    suites = out.split(":")
+    if version == "tls1_2":
+        tls13 = set(client_suites("tls1_3"))
+        return [s for s in suites if s not in tls13]
+    return [s for s in suites if s.startswith("TLS_")]

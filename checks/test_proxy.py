@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 
 import pytest
 
 from checks.catalog import CONVERGE, check
 from checks.hostinfo import host_address, host_vars, module_ports
-from checks.netprobe import http_get, peer_certificate, tls_handshake
+from checks.expected import baseline
+from checks.netprobe import (client_suites, http_get, negotiated_cipher, openssl_handshake,
+                             peer_certificate, tls_handshake)
 
 PROXY = ("egov_proxy_servers",)
 TLS_REMEDY = ("Chỉ bật TLS 1.2 và 1.3 (ssl_protocols TLSv1.2 TLSv1.3;) "
@@ -104,3 +107,94 @@ def test_health_through_proxy(host, record):
         record.cite("network", f"https://{server_name(host)}/{name}/healthz", status)
     record.observed, record.expected = answers, "200 from every module"
     assert answers and all(a["status"] == 200 for a in answers.values())
+
+
+TLS_PROFILE_REMEDY = ("Đặt egov_proxy_tls_profile (intermediate hoặc modern) và chạy lại playbook; "
+                      "bộ mã TLS 1.2 phải đúng hồ sơ Mozilla cho loại khóa của chứng chỉ.",
+                      "Set egov_proxy_tls_profile (intermediate or modern) and run the playbook "
+                      "again; the TLS 1.2 suites must be Mozilla's for the certificate's key type.")
+
+
+def served_key_type(host) -> str:
+    """'ec' or 'rsa': the key of the certificate the proxy really serves."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    pem = ssl.get_server_certificate((host_address(host), 443), timeout=10)
+    key = x509.load_pem_x509_certificate(pem.encode()).public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ec"
+    if isinstance(key, rsa.RSAPublicKey):
+        return "rsa"
+    return type(key).__name__
+
+
+def accepted_suites(host, version: str) -> list[str]:
+    """Every suite of this machine's OpenSSL that the proxy accepts, one handshake per suite."""
+    option = "-cipher" if version == "tls1_2" else "-ciphersuites"
+    accepted = []
+    for suite in client_suites(version):
+        out = openssl_handshake(host_address(host), 443, server_name(host), f"-{version}",
+                                option, suite)
+        if negotiated_cipher(out) == suite:
+            accepted.append(suite)
+    return accepted
+
+
+@check("server.nginx.tls_profile", ("TLS đúng hồ sơ Mozilla cho loại chứng chỉ (EC/RSA)",
+                                    "TLS suites are exactly Mozilla's profile for the certificate"),
+       TLS_PROFILE_REMEDY, PROXY)
+def test_tls_profile_suites(host, record):
+    key_type = served_key_type(host)
+    tls12, tls13 = accepted_suites(host, "tls1_2"), accepted_suites(host, "tls1_3")
+    profile_name = "intermediate" if tls12 else "modern"
+    profile = baseline()["tls_profiles"][profile_name]
+    wanted12 = profile["tls12"].get(key_type, [])
+    record.cite("network", f"openssl s_client {host_address(host)}:443 (one suite at a time)",
+                f"TLS1.2 {tls12}; TLS1.3 {tls13}")
+    record.observed = {"certificate": key_type, "profile": profile_name, "tls1_2": tls12,
+                       "tls1_3": tls13}
+    record.expected = {"tls1_2": wanted12, "tls1_3": profile["tls13"]}
+    assert sorted(tls12) == sorted(wanted12), f"TLS 1.2 suites {tls12}, not {wanted12}"
+    assert sorted(tls13) == sorted(profile["tls13"]), f"TLS 1.3 suites {tls13}"
+
+
+@check("server.nginx.server_preference", ("Máy chủ chọn bộ mã TLS 1.2, không cấp session ticket",
+                                          "The server picks the TLS 1.2 suite, issues no tickets"),
+       TLS_PROFILE_REMEDY, PROXY)
+def test_tls12_server_preference_no_tickets(host, record):
+    wanted = baseline()["tls_profiles"]["intermediate"]["tls12"].get(served_key_type(host), [])
+    out = openssl_handshake(host_address(host), 443, server_name(host), "-tls1_2", "-cipher",
+                            ":".join(reversed(wanted)))
+    chosen = negotiated_cipher(out)
+    if chosen is None and "alert protocol version" in out:
+        record.observed, record.expected = "TLS 1.2 refused (modern profile)", "n/a"
+        return
+    ticket = "TLS session ticket:" in out
+    record.cite("network", f"openssl s_client -tls1_2 {host_address(host)}:443",
+                f"cipher {chosen}; ticket {ticket}")
+    record.observed = {"offered_last_first": list(reversed(wanted)), "chosen": chosen,
+                       "session_ticket": ticket}
+    record.expected = {"chosen": wanted[0] if wanted else None, "session_ticket": False}
+    assert chosen == wanted[0], f"the client's first choice {chosen} won"
+    assert not ticket, "a TLS session ticket was issued"
+
+
+@check("server.nginx.ocsp_stapling", ("Bật OCSP stapling có resolver",
+                                      "OCSP stapling is on, with a resolver"), CONVERGE, PROXY)
+def test_ocsp_stapling(host, record):
+    conf = host.check_output("nginx -T 2>/dev/null")
+    settings = {name: re.findall(rf"^\s*{name}\s+([^;]+);", conf, re.M)
+                for name in ("ssl_stapling", "ssl_stapling_verify", "resolver")}
+    out = openssl_handshake(host_address(host), 443, server_name(host), "-status")
+    stapled = "OCSP Response Status: successful" in out
+    record.cite("command", "nginx -T", str(settings))
+    record.cite("network", f"openssl s_client -status {host_address(host)}:443",
+                "stapled" if stapled else "no OCSP response sent")
+    record.observed = {**settings, "stapled": stapled}
+    record.expected = {"ssl_stapling": ["on"], "ssl_stapling_verify": ["on"], "resolver": "set"}
+    assert settings["ssl_stapling"] == ["on"] and settings["ssl_stapling_verify"] == ["on"]
+    assert settings["resolver"]
+    if not stapled:
+        record.warn("no OCSP answer stapled: the certificate names no OCSP responder, or it "
+                    "was not reachable yet")
