@@ -59,8 +59,9 @@ def load_targets(sources: Sequence[Path], limit: Optional[str] = None,
         secrets = CLI.setup_vault_secrets(
             loader, list(vault.vault_ids or C.DEFAULT_VAULT_IDENTITY_LIST),
             vault_password_files=list(vault.password_files), ask_vault_pass=vault.ask,
-            auto_prompt=False)
+            auto_prompt=False, initialize_context=False)
         loader.set_vault_secrets(secrets)
+        _use_vault_secrets(secrets)
         inventory = InventoryManager(loader=loader, sources=[str(s) for s in sources])
         if limit:
             inventory.subset(limit)
@@ -77,6 +78,19 @@ def load_targets(sources: Sequence[Path], limit: Optional[str] = None,
         raise InputError("no workstation matches" + (f" --limit {limit!r}" if limit else "") + why,
                          path=",".join(str(s) for s in sources), field="--limit" if limit else None)
     return targets
+
+
+def _use_vault_secrets(secrets: list) -> None:
+    """ansible-core 2.19 decrypts vaulted values with the process-wide VaultSecretsContext, which
+    it lets a process initialise only once: a second inventory load (another vault password)
+    replaces the secrets of the context instead."""
+    from ansible.parsing.vault import VaultSecretsContext
+
+    current = VaultSecretsContext.current(optional=True)
+    if current is None:
+        VaultSecretsContext.initialize(VaultSecretsContext(secrets))
+    else:
+        current.secrets = secrets
 
 
 def _workstations(inventory: Any) -> tuple[list, list[str]]:

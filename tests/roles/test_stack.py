@@ -9,9 +9,12 @@ import json
 import socket
 import ssl
 import subprocess
+import time
 
 import pytest
-from serverstack import BIN, ROOT, SPLIT, make_stack
+from aptrepo import PACKAGE, build_deb, publish
+from relay import ProvincialRelay
+from serverstack import BIN, ROOT, SPLIT, issue_rsa, make_stack
 
 from checks.netprobe import http_get
 from egov_probe.core.report_file import validation_errors
@@ -164,3 +167,176 @@ def test_new_release_deploys_and_a_broken_one_rolls_back(stack, lab, converged):
     assert current_release(lab, "docmgmt") == "1.1.0"
     assert serve(lab, "/docmgmt/healthz")[1]["version"] == "1.1.0"
     assert serve(lab, "/onestop/healthz")[0] == 200
+
+
+# --- Hardening (issue 17) -------------------------------------------------------------------
+
+SSH_ALLOWED = {
+    "HostKeyAlgorithms": {"ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com"},
+    "KexAlgorithms": {"sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
+                      "curve25519-sha256@libssh.org", "diffie-hellman-group16-sha512",
+                      "diffie-hellman-group18-sha512"},
+    "Ciphers": {"chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com",
+                "aes128-gcm@openssh.com", "aes256-ctr", "aes192-ctr", "aes128-ctr"},
+    "MACs": {"hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+             "umac-128-etm@openssh.com"},
+}
+SSH_QUERY = {"HostKeyAlgorithms": "HostKeyAlgorithms", "KexAlgorithms": "kex", "Ciphers": "cipher",
+             "MACs": "mac"}
+
+
+def ssh_accepts(lab, address: str, option: str, algorithm: str) -> bool:
+    """One real SSH handshake offering a single algorithm (MACs with a non-AEAD cipher)."""
+    extra = ["-o", "Ciphers=aes128-ctr"] if option == "MACs" else []
+    result = subprocess.run(["ssh", *lab.ssh_options, "-o", f"{option}={algorithm}", *extra,
+                             f"root@{address}", "true"], capture_output=True, text=True,
+                            timeout=30, check=False)
+    if result.returncode != 0 and "no matching" not in result.stderr \
+            and "Unable to negotiate" not in result.stderr \
+            and "Bad SSH2" not in result.stderr and "unsupported" not in result.stderr.lower():
+        pytest.fail(f"{option}={algorithm}: unexpected failure: {result.stderr}")
+    return result.returncode == 0
+
+
+@pytest.mark.parametrize("option", list(SSH_ALLOWED))
+def test_sshd_negotiates_only_the_allowed_algorithms(lab, converged, option):
+    """Every algorithm this client knows (ssh -Q), offered alone in a real handshake."""
+    known = subprocess.run(["ssh", "-Q", SSH_QUERY[option]], capture_output=True, text=True,
+                           check=True).stdout.split()
+    address = lab.containers["egov-db"].address
+    accepted = {alg for alg in known if ssh_accepts(lab, address, option, alg)}
+    assert accepted and accepted <= SSH_ALLOWED[option], sorted(accepted)
+    if option == "HostKeyAlgorithms":
+        assert accepted == {"ssh-ed25519"}  # no certificate is configured
+
+
+def test_sshd_shows_the_vietnamese_legal_banner(lab, converged):
+    result = lab.ssh(lab.containers["egov-app"], "true")
+    assert result.returncode == 0
+    assert "CẢNH BÁO" in result.stderr and "Điều 289" in result.stderr
+
+
+def run_checks_named(stack, ca, tmp_path, expr: str) -> subprocess.CompletedProcess:
+    cmd = [str(BIN / "pytest"), "checks/", "--hosts=ansible://egov_proxy_servers",
+           f"--ansible-inventory={stack.inventory}", "-p", "no:cacheprovider", "-q", "-rA",
+           "-k", expr, f"--egov-json-dir={tmp_path}"]
+    env = {**stack.env(), "EGOV_CHECKS_CA_FILE": str(ca.root.cert)}
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
+
+
+def proxy_statuses(tmp_path) -> dict:
+    [report] = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    return {c["id"]: (c["status"], c["observed"]) for c in report["checks"]}
+
+
+@pytest.mark.parametrize("key_type", ["rsa", "ec"])
+def test_nginx_offers_exactly_the_profile_for_the_certificate_type(stack, lab, ca, converged,
+                                                                   key_type, tmp_path):
+    """openssl s_client, one suite at a time, against an RSA and then an EC certificate."""
+    issued = (issue_rsa(ca, "portal-rsa", PORTAL) if key_type == "rsa"
+              else ca.issue("portal-ec", PORTAL))
+    stack.use_certificate(issued.cert, issued.key)
+    run = stack.playbook("--tags", "egov_proxy")
+    assert run.returncode == 0, run.output[-4000:]
+    result = run_checks_named(stack, ca, tmp_path, "tls_profile or server_preference")
+    assert result.returncode == 0, result.stdout[-4000:]
+    statuses = proxy_statuses(tmp_path)
+    status, observed = statuses["server.nginx.tls_profile"]
+    assert status == "pass" and observed["certificate"] == key_type
+    suites = observed["tls1_2"]
+    assert suites and all(("-RSA-" in s) == (key_type == "rsa") for s in suites), suites
+    assert statuses["server.nginx.server_preference"][0] == "pass"
+
+
+def test_modern_profile_is_tls13_only(stack, lab, ca, converged, tmp_path):
+    before = stack.override(egov_proxy_tls_profile="modern")
+    try:
+        run = stack.playbook("--tags", "egov_proxy")
+        assert run.returncode == 0, run.output[-4000:]
+        result = run_checks_named(stack, ca, tmp_path, "tls_profile or tls13 or tls12")
+        statuses = proxy_statuses(tmp_path)
+    finally:
+        stack.override(**before)
+        stack.playbook("--tags", "egov_proxy")
+    assert statuses["server.nginx.tls_profile"][0] == "pass", result.stdout[-3000:]
+    assert statuses["server.nginx.tls_profile"][1]["tls1_2"] == []
+    assert statuses["server.nginx.tls12_accepted"][0] == "fail"
+
+
+MAIL_DOMAIN = "tinh.egov-test.vn"
+RELAY_NAME = "mail.egov-test.vn"
+
+
+def send_and_wait(lab, relay, subject: str, timeout: float = 60) -> tuple[bool, str]:
+    app = lab.containers["egov-app"]
+    lab.ssh(app, f"printf 'Subject: {subject}\\n\\nthử nghiệm\\n' | "
+                 f"/usr/sbin/sendmail -f notify@nghean.gov.vn vanthu@{MAIL_DOMAIN}", check=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lab.ssh(app, "postqueue -f")
+        if any(subject in m for m in relay.received()):
+            return True, ""
+        log = lab.ssh(app, "journalctl --no-pager -n 200 | grep postfix/").stdout
+        if "certificate verification failed" in log and subject.startswith("refused"):
+            return False, log
+        time.sleep(2)
+    return False, lab.ssh(app, "journalctl --no-pager -n 200 | grep postfix/").stdout
+
+
+def test_mail_relay_sends_only_to_a_relay_whose_certificate_verifies(stack, lab, converged,
+                                                                     tmp_path):
+    """A real Postfix as the provincial server, its certificate from a second CA."""
+    provincial_ca = TestCA(tmp_path / "provincial-ca", common_name="Provincial mail CA")
+    port = 2587
+    relay = ProvincialRelay(provincial_ca.issue("relay", RELAY_NAME), lab.net.gateway, port,
+                            lab.net.cidr, MAIL_DOMAIN)
+    app = lab.containers["egov-app"]
+    lab.ssh(app, f"echo '{lab.net.gateway} {RELAY_NAME}' >> /etc/hosts", check=True)
+    before = stack.override(egov_stack_mail_relayhost=f"[{RELAY_NAME}]:{port}")
+    try:
+        with relay:
+            run = stack.playbook("--tags", "egov_mail_relay")
+            assert run.returncode == 0, run.output[-4000:]
+            sent, log = send_and_wait(lab, relay, "refused-untrusted-ca")
+            assert not sent
+            assert "certificate verification failed" in log, log
+            stack.override(egov_mail_relay_tls_ca_src=str(provincial_ca.root.cert))
+            run = stack.playbook("--tags", "egov_mail_relay")
+            assert run.returncode == 0, run.output[-4000:]
+            sent, log = send_and_wait(lab, relay, "accepted-provincial-ca", timeout=90)
+            assert sent, log
+            conf = lab.ssh(app, "postconf -h smtp_tls_security_level smtp_tls_CAfile").stdout
+            assert conf.split() == ["secure", "/etc/postfix/egov-relay-ca.pem"]
+    finally:
+        stack.override(**before, egov_mail_relay_tls_ca_src=None)
+        lab.ssh(app, "postsuper -d ALL")
+
+
+def test_a_relay_level_that_verifies_nothing_is_refused_by_the_role(stack, converged):
+    before = stack.override(egov_mail_relay_tls_security_level="encrypt")
+    try:
+        run = stack.playbook("--tags", "egov_mail_relay", "--check")
+    finally:
+        stack.override(**before)
+    assert run.returncode != 0
+    assert "does not\nverify" in run.output or "does not verify" in run.output
+
+
+def test_a_security_update_is_installed_by_unattended_upgrades(lab, converged, tmp_path):
+    """A package from a local repository that names itself Debian's security archive."""
+    app = lab.containers["egov-app"]
+    old, new = build_deb(tmp_path, "1.0"), build_deb(tmp_path, "1.1")
+    repo = app.merged / "srv" / "egov-test-security"
+    publish(repo, new, "bookworm")
+    (app.merged / "tmp" / old.name).write_bytes(old.read_bytes())
+    lab.ssh(app, f"dpkg -i /tmp/{old.name}", check=True)
+    lab.ssh(app, "echo 'deb [trusted=yes] file:/srv/egov-test-security ./' "
+                 "> /etc/apt/sources.list.d/egov-test-security.list && apt-get -q update",
+            check=True)
+    assert lab.ssh(app, f"dpkg-query -W -f '${{Version}}' {PACKAGE}").stdout == "1.0"
+    # What the apt-daily-upgrade timer starts: apt.systemd.daily, then unattended-upgrade.
+    result = lab.ssh(app, "systemctl start apt-daily-upgrade.service; "
+                          "cat /var/log/unattended-upgrades/unattended-upgrades.log", timeout=900)
+    version = lab.ssh(app, f"dpkg-query -W -f '${{Version}}' {PACKAGE}").stdout
+    assert version == "1.1", result.stdout[-3000:] + result.stderr[-2000:]
