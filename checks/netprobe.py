@@ -107,4 +107,6 @@ def client_suites(version: str) -> list[str]:
     if version == "tls1_2":
         tls13 = set(client_suites("tls1_3"))
         return [s for s in suites if s not in tls13]
-    return [s for s in suites if s.startswith("TLS_")]
+    # OpenSSL leaves the CCM suites out by default; offer them too.
+    extra = ["TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"]
+    return [s for s in suites if s.startswith("TLS_")] + [s for s in extra if s not in suites]

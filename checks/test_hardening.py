@@ -112,10 +112,11 @@ def test_sysctls(host, record):
 @check("server.coredumps.disabled", ("Không ghi core dump", "Core dumps are disabled"), CONVERGE)
 def test_core_dumps_disabled(host, record):
     limit = host.check_output("ulimit -Hc")
-    coredump = host.check_output("systemd-analyze cat-config systemd/coredump.conf 2>/dev/null || true")
+    coredump = host.check_output("cat /etc/systemd/coredump.conf /etc/systemd/coredump.conf.d/*.conf "
+                                 "2>/dev/null || true")
     storage = re.findall(r"^Storage=(\S+)", coredump, re.M)
     record.cite("command", "ulimit -Hc (an SSH session)", limit)
-    record.cite("command", "systemd-analyze cat-config systemd/coredump.conf", storage)
+    record.cite("file", "/etc/systemd/coredump.conf{,.d/*.conf}", storage)
     record.observed = {"hard_core_limit": limit, "coredump_storage": storage[-1:] or None}
     record.expected = {"hard_core_limit": "0", "coredump_storage": ["none"]}
     assert limit == "0" and storage[-1:] == ["none"]
