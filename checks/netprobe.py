@@ -94,7 +94,9 @@ def openssl_handshake(address: str, port: int, server_name: str, *options: str) 
 
 def negotiated_cipher(output: str) -> str | None:
     """The suite a handshake agreed on, or None when it failed."""
-    match = re.search(r"^\s*Cipher\s*(?:is|:)\s*(\S+)", output, re.M)
+    # "New, TLSv1.3, Cipher is X" always; the "Cipher    : X" of the session block only when
+    # s_client stayed long enough to print it.
+    match = re.search(r"Cipher is (\S+)", output) or re.search(r"^\s*Cipher\s*:\s*(\S+)", output, re.M)
     return match.group(1) if match and match.group(1) not in ("(NONE)", "0000") else None
 
 

@@ -80,7 +80,9 @@ def test_backup_present_and_restorable(host, record):
     record.cite("file", BACKUP_DIR, newest)
     assert newest, "no dump found"
     age = age_hours(float(newest.split()[0]))
-    restore = host.run("runuser -u postgres -- /usr/local/sbin/egov-pg-restore-check")
+    # runuser keeps root's TMPDIR (libpam-tmpdir makes it /tmp/user/0, closed to postgres).
+    restore = host.run("runuser -u postgres -- env -u TMPDIR -u TMP "
+                       "/usr/local/sbin/egov-pg-restore-check")
     report = host.file(f"{BACKUP_DIR}/last-restore-check.ok")
     record.cite("command", "egov-pg-restore-check", restore.rc)
     record.cite("file", report.path, report.content_string if report.exists else None)

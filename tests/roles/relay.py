@@ -50,6 +50,7 @@ myhostname = relay.egov.test
 mydestination =
 inet_interfaces = {self.address}
 inet_protocols = ipv4
+maillog_file_prefixes = {d}
 maillog_file = {d}/postfix.log
 alias_maps =
 alias_database =
@@ -75,7 +76,13 @@ virtual_gid_maps = static:{MAIL_GID}
             conf = self._conf()
             self.server = Server(["postfix", "-c", str(conf), "start-fg"],
                                  self.folder / "postfix.stdout").start()
-            wait_listening(self.address, self.port, timeout=20)
+            try:
+                wait_listening(self.address, self.port, timeout=20)
+            except RuntimeError as exc:
+                logs = "\n".join(p.read_text(errors="replace") for p in (
+                    self.folder / "postfix.log", self.folder / "postfix.stdout") if p.exists())
+                self.stop()
+                raise RuntimeError(f"{exc}\n{logs}") from None
         return self
 
     def stop(self) -> None:

@@ -329,8 +329,8 @@ def test_a_security_update_is_installed_by_unattended_upgrades(lab, converged, t
     old, new = build_deb(tmp_path, "1.0"), build_deb(tmp_path, "1.1")
     repo = app.merged / "srv" / "egov-test-security"
     publish(repo, new, "bookworm")
-    (app.merged / "tmp" / old.name).write_bytes(old.read_bytes())
-    lab.ssh(app, f"dpkg -i /tmp/{old.name}", check=True)
+    (app.merged / "srv" / old.name).write_bytes(old.read_bytes())  # /tmp is the container's tmpfs
+    lab.ssh(app, f"dpkg -i /srv/{old.name}", check=True)
     lab.ssh(app, "echo 'deb [trusted=yes] file:/srv/egov-test-security ./' "
                  "> /etc/apt/sources.list.d/egov-test-security.list && apt-get -q update",
             check=True)
