@@ -84,7 +84,7 @@ def ansible_env(fleet: Fleet, control: Path) -> dict:
     """A user's usual settings: OpenSSH with ControlPersist, host keys checked against the
     same file as the probe's."""
     return {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-            "ANSIBLE_CALLBACKS_ENABLED": "", "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control),
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control),
             "ANSIBLE_SSH_ARGS": "-C -o ControlMaster=auto -o ControlPersist=60s "
                                 f"-o UserKnownHostsFile={fleet.known_hosts}",
             "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",

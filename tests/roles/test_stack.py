@@ -300,7 +300,10 @@ def test_mail_relay_sends_only_to_a_relay_whose_certificate_verifies(stack, lab,
     relay = ProvincialRelay(provincial_ca.issue("relay", RELAY_NAME), lab.net.gateway, port,
                             lab.net.cidr, MAIL_DOMAIN)
     app = lab.containers["egov-app"]
-    lab.ssh(app, f"echo '{lab.net.gateway} {RELAY_NAME}' >> /etc/hosts", check=True)
+    # Postfix's smtp client runs chrooted: it reads the copy of /etc/hosts in its chroot.
+    entry = f"{lab.net.gateway} {RELAY_NAME}"
+    lab.ssh(app, f"echo '{entry}' >> /etc/hosts; echo '{entry}' >> /var/spool/postfix/etc/hosts",
+            check=True)
     before = stack.override(egov_stack_mail_relayhost=f"[{RELAY_NAME}]:{port}")
     try:
         with relay:
