@@ -19,6 +19,7 @@ import yaml
 
 from ..core.errors import InputError
 from ..core.secret import Secret
+from ..core.vault import use_vault_secrets
 from .host import Endpoint, InventoryHost, WinrmSettings
 
 _CONNECTIONS = {"ssh": "ssh", "paramiko": "ssh", "smart": "ssh", "winrm": "winrm"}
@@ -61,7 +62,7 @@ def load_targets(sources: Sequence[Path], limit: Optional[str] = None,
             vault_password_files=list(vault.password_files), ask_vault_pass=vault.ask,
             auto_prompt=False, initialize_context=False)
         loader.set_vault_secrets(secrets)
-        _use_vault_secrets(secrets)
+        use_vault_secrets(secrets)
         inventory = InventoryManager(loader=loader, sources=[str(s) for s in sources])
         if limit:
             inventory.subset(limit)
@@ -78,19 +79,6 @@ def load_targets(sources: Sequence[Path], limit: Optional[str] = None,
         raise InputError("no workstation matches" + (f" --limit {limit!r}" if limit else "") + why,
                          path=",".join(str(s) for s in sources), field="--limit" if limit else None)
     return targets
-
-
-def _use_vault_secrets(secrets: list) -> None:
-    """ansible-core 2.19 decrypts vaulted values with the process-wide VaultSecretsContext, which
-    it lets a process initialise only once: a second inventory load (another vault password)
-    replaces the secrets of the context instead."""
-    from ansible.parsing.vault import VaultSecretsContext
-
-    current = VaultSecretsContext.current(optional=True)
-    if current is None:
-        VaultSecretsContext.initialize(VaultSecretsContext(secrets))
-    else:
-        current.secrets = secrets
 
 
 def _workstations(inventory: Any) -> tuple[list, list[str]]:

@@ -16,6 +16,7 @@ from typing import Callable, Mapping, Optional
 
 from ..core.errors import InputError
 from ..core.secret import Secret
+from ..core.vault import use_vault_secrets
 
 VAULT_PASSWORD_FILE_ENV = "ANSIBLE_VAULT_PASSWORD_FILE"
 READ_PASSWORD_ENV = "EGOV_LDAP_BIND_PASSWORD"
@@ -58,8 +59,10 @@ def _from_vault(source: PasswordSource, environ: Mapping[str, str]) -> Secret:
     if not source.vault_key:
         raise InputError("--vault-key names the variable holding the password",
                          path=vault_file, field="--vault-key")
+    secrets = [("default", VaultSecret(_vault_password(source, environ)))]
     loader = DataLoader()
-    loader.set_vault_secrets([("default", VaultSecret(_vault_password(source, environ)))])
+    loader.set_vault_secrets(secrets)
+    use_vault_secrets(secrets)
     try:
         data = loader.load_from_file(vault_file)
     except AnsibleError as exc:
