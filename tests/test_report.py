@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,8 @@ from egov_probe.core.model import SCHEMA_VERSION, Report
 from egov_probe.core.report_file import (read_report, report_schema, validation_errors,
                                          write_report_atomic)
 from egov_probe.core.units import find_unit, load_units_csv
+from egov_probe.facts.system import linux_machine_identity, windows_machine_identity
+from egov_probe.facts.winsource import FixtureWindowsSource
 from egov_probe.judge.policy import load_policy
 
 
@@ -31,7 +34,8 @@ def report() -> Report:
 def test_report_validates_and_carries_identity(report):
     data = report.to_dict()
     assert validation_errors(data) == []
-    assert data["schema_version"] == SCHEMA_VERSION == report_schema()["properties"]["schema_version"]["const"]
+    assert data["schema_version"] == SCHEMA_VERSION == "1.1"
+    assert SCHEMA_VERSION in report_schema()["properties"]["schema_version"]["enum"]
     assert data["host"]["unit_id"] == "xa-ma-thanh"
     assert data["host"]["officer"] == "Nguyễn Thị Thu Hà"
     assert data["policy"]["id"] == "nghean-egov-pilot"
@@ -42,6 +46,48 @@ def test_report_validates_and_carries_identity(report):
     for check in data["checks"]:
         if check["status"] in ("warn", "fail", "error"):
             assert check["remedy"]["vi"] and check["remedy"]["en"]
+
+
+def test_report_carries_the_machine_own_id(report):
+    """/etc/machine-id beside the hostname (what tells PCs cloned under one name apart)."""
+    machine_id = Path("/etc/machine-id").read_text(encoding="utf-8").strip()
+    assert report.to_dict()["host"]["machine_id"] == machine_id
+    smbios = Path("/sys/class/dmi/id/product_uuid")
+    expected = smbios.read_text().strip().lower() if os.access(smbios, os.R_OK) else None
+    assert report.host.smbios_uuid == expected
+    evidence = report.facts["system"]["machine_identity"]["evidence"]
+    assert evidence[0] == {"source": "file", "location": "/etc/machine-id", "value": machine_id}
+
+
+def test_machine_ids_from_files_and_registry():
+    ids = {"/etc/machine-id": "uninitialized\n", "/var/lib/dbus/machine-id": "ABCDEF0123\n",
+           "/sys/class/dmi/id/product_uuid": "00000000-0000-0000-0000-000000000000\n"}
+    fact = linux_machine_identity(ids.get)
+    assert fact.value == {"machine_id": "abcdef0123", "smbios_uuid": None}
+    source = FixtureWindowsSource({"registry": {
+        "HKLM\\SOFTWARE\\Microsoft\\Cryptography": {"view64": {"values": {
+            "MachineGuid": "6F1A2B3C-0000-4D5E-8F90-123456789ABC"}}},
+        "HKLM\\SYSTEM\\HardwareConfig": {"view64": {"values": {
+            "LastConfig": "{4C4C4544-0042-3510-8052-B4C04F4E3732}"}}}}})
+    assert windows_machine_identity(source).value == {
+        "machine_id": "6f1a2b3c-0000-4d5e-8f90-123456789abc",
+        "smbios_uuid": "4c4c4544-0042-3510-8052-b4c04f4e3732"}
+    assert windows_machine_identity(FixtureWindowsSource({})).value == {
+        "machine_id": None, "smbios_uuid": None}
+
+
+def test_a_schema_1_0_report_still_reads_and_1_1_needs_the_ids(report, tmp_path):
+    old = report.to_dict()
+    old["schema_version"] = "1.0"
+    del old["host"]["machine_id"], old["host"]["smbios_uuid"]
+    assert validation_errors(old) == []
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    again = read_report(path)
+    assert again.schema_version == "1.0" and again.host.machine_id is None
+    new = report.to_dict()
+    del new["host"]["machine_id"]
+    assert any("machine_id" in p for p in validation_errors(new))
 
 
 def test_report_round_trips_through_its_file(report, tmp_path):

@@ -42,13 +42,18 @@ def make_check(check_id: str, category: str, status: str = "pass") -> CheckResul
 def make_report(unit_id: Optional[str] = "xa-ma-thanh", hostname: str = "ws1",
                 started_at: str = "2015-11-10T03:00:00.000000Z", kind: str = "workstation",
                 statuses: Optional[dict[str, str]] = None, outcome: str = "complete",
-                report_id: Optional[str] = None) -> Report:
-    """A report of the real model; every check passes unless ``statuses`` says otherwise."""
-    checks = SERVER_CHECKS if kind == "server" else DEFAULT_CHECKS
+                report_id: Optional[str] = None, machine_id: Optional[str] = None,
+                smbios_uuid: Optional[str] = None,
+                checks: Optional[dict[str, str]] = None) -> Report:
+    """A report of the real model; every check passes unless ``statuses`` says otherwise.
+    ``checks`` (id: category) replaces the default set of checks."""
+    checks = checks if checks is not None else SERVER_CHECKS if kind == "server" \
+        else DEFAULT_CHECKS
     statuses = statuses or {}
     return Report(
         report_id=report_id or uuid.uuid4().hex,
-        host=HostIdentity(hostname=hostname, kind=kind, unit_id=unit_id, officer="Nguyễn Thị Thu Hà"),
+        host=HostIdentity(hostname=hostname, kind=kind, unit_id=unit_id, officer="Nguyễn Thị Thu Hà",
+                          machine_id=machine_id, smbios_uuid=smbios_uuid),
         policy=PolicyRef(id="nghean-egov-2015", sha256="0" * 64, path="policy.yml"),
         started_at=started_at, finished_at=started_at, utc_offset="+07:00", transport="local",
         outcome=Outcome(outcome), probe_version="test",

@@ -11,7 +11,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+# Versions this egov-probe reads: 1.1 added host.machine_id and host.smbios_uuid (issue 14);
+# a 1.0 report still reads, as a host without a machine id.
+READABLE_SCHEMA_VERSIONS = ("1.0", "1.1")
 
 
 class Status(str, enum.Enum):
@@ -84,12 +87,19 @@ class OsInfo:
 
 @dataclass
 class HostIdentity:
+    """Who the host is. ``machine_id``: the machine's own id (``/etc/machine-id`` on Linux,
+    ``MachineGuid`` on Windows, lower case); ``smbios_uuid``: the firmware's UUID where
+    readable. Two machines cloned from one image share a hostname, often their machine id too
+    (cloned without sysprep), never their SMBIOS UUID."""
+
     hostname: str
     kind: str = "workstation"
     unit_id: str | None = None
     officer: str | None = None
     address: str | None = None
     os: OsInfo | None = None
+    machine_id: str | None = None
+    smbios_uuid: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any, Callable, Collection, Optional
 
 from .atomic import write_json_atomic
 from .errors import InputError
-from .model import SCHEMA_VERSION, Report, report_from_dict
+from .model import READABLE_SCHEMA_VERSIONS, Report, report_from_dict
 from .yamlsource import DOCUMENT_LIMITS, load_json
 
 FUTURE_TOLERANCE = dt.timedelta(hours=1)
@@ -43,10 +43,13 @@ def schema_problems(data: Any, schema: dict[str, Any]) -> list[str]:
 
 
 def report_filename(report: Report) -> str:
-    """``<hostname>_<UTC start>.json``: one file per audit, sortable by time."""
+    """``<hostname>_<UTC start>[_<machine id, 8 first>].json``: one file per audit, sortable
+    by time; PCs cloned under one name, audited onto one stick, never overwrite each other."""
     stamp = report.started_at[:19].replace(":", "").replace("-", "")
     safe_host = "".join(c if c.isalnum() or c in "-_." else "_" for c in report.host.hostname)
-    return f"{safe_host}_{stamp}Z.json"
+    machine_id = report.host.machine_id or ""
+    machine = "".join(c if c.isalnum() or c == "-" else "_" for c in machine_id[:8])
+    return f"{safe_host}_{stamp}Z{'_' + machine if machine else ''}.json"
 
 
 def write_report_atomic(report: Report, out_dir: Path) -> Path:
@@ -73,7 +76,7 @@ def check_report(data: Any, name: str, *, now: dt.datetime,
     (``problems``), dates that exist, finished not before started, nothing in the future,
     unique check ids and, given ``unit_ids``, a known unit (a workstation must have one)."""
     check_object(data, name, "report")
-    check_schema_version(data, name, "report")
+    check_schema_version(data, name, "report", READABLE_SCHEMA_VERSIONS)
     found = problems(data)
     if found:
         raise InputError("not a valid report: " + "; ".join(found[:5]), path=name)
@@ -97,18 +100,20 @@ def check_object(data: Any, name: str, what: str) -> None:
         raise InputError(f"not a {what}: expected a JSON object at the top", path=name)
 
 
-def check_schema_version(data: dict, name: str, what: str) -> None:
+def check_schema_version(data: dict, name: str, what: str, readable: tuple[str, ...]) -> None:
+    """The document's ``schema_version`` is one of ``readable`` (newest last)."""
     version = data.get("schema_version")
-    if version == SCHEMA_VERSION:
+    if version in readable:
         return
+    newest, listed = readable[-1], ", ".join(readable)
     if isinstance(version, (int, float)) and not isinstance(version, bool):
-        problem = (f"expected the text \"{SCHEMA_VERSION}\" (in quotes), found the number "
+        problem = (f"expected the text \"{newest}\" (in quotes), found the number "
                    f"{version}: a hand-edited file?")
     elif version is None:
-        problem = f"missing: a {what} of egov-probe has schema_version \"{SCHEMA_VERSION}\""
+        problem = f"missing: a {what} of egov-probe has schema_version \"{newest}\""
     else:
         problem = (f"{what} schema_version {str(version)[:20]!r} is not supported: this "
-                   f"egov-probe reads {SCHEMA_VERSION} (a newer format needs a newer egov-probe; "
+                   f"egov-probe reads {listed} (a newer format needs a newer egov-probe; "
                    f"an older one must be audited again)")
     raise InputError(problem, path=name, field="schema_version")
 

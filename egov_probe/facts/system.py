@@ -1,4 +1,5 @@
-"""Machine basics: OS, CPU, memory, disk, uptime, time zone, locale and Vietnamese fonts.
+"""Machine basics: OS, CPU, memory, disk, uptime, time zone, locale, Vietnamese fonts, and the
+machine's own identity (machine id, SMBIOS UUID: what tells cloned PCs apart).
 
 ``SYSTEM_COLLECTORS`` maps each fact name to the function that reads it. Reading and parsing
 are apart: the ``*_from_*`` functions turn text or numbers into facts, so that the fleet audit
@@ -16,12 +17,21 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-import psutil
-
 from ..core.clock import format_offset
 from ..core.model import Evidence
 from .base import Fact
 from .fonts import vietnamese_fonts
+
+# Linux: systemd's (or D-Bus's) machine id, and the firmware's UUID (readable by root only).
+MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+SMBIOS_UUID_FILE = "/sys/class/dmi/id/product_uuid"
+# Windows: the id Windows setup (and sysprep /generalize) writes, and the firmware's UUID as
+# the last hardware configuration recorded it ("{4C4C4544-...}").
+MACHINE_GUID = ("SOFTWARE\\Microsoft\\Cryptography", "MachineGuid")
+HARDWARE_CONFIG = ("SYSTEM\\HardwareConfig", "LastConfig")
+# Firmware that leaves its UUID unset fills it with one repeated digit: not an identity.
+_UNSET_UUIDS = {"00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
+                "03000200-0400-0500-0006-000700080009"}
 
 
 def os_fact() -> Fact:
@@ -66,6 +76,7 @@ def arch_fact() -> Fact:
 
 
 def cpu_cores_fact() -> Fact:
+    import psutil  # here: the probe sent to a fleet host (fleet/onhost.py) has no psutil
     cores = psutil.cpu_count(logical=True) or 0
     return Fact(cores, (Evidence("platform", "psutil.cpu_count(logical=True)", str(cores)),))
 
@@ -93,6 +104,7 @@ def cpu_cores_from_cpuinfo(text: str) -> Fact:
 
 
 def ram_mb_fact() -> Fact:
+    import psutil  # here: the probe sent to a fleet host (fleet/onhost.py) has no psutil
     total = psutil.virtual_memory().total
     where = "/proc/meminfo MemTotal" if sys.platform.startswith("linux") else "GlobalMemoryStatusEx"
     return ram_mb_from_bytes(total, where)
@@ -115,6 +127,7 @@ def system_drive() -> str:
 
 def disk_free_gb_fact() -> Fact:
     drive = system_drive()
+    import psutil  # here: the probe sent to a fleet host (fleet/onhost.py) has no psutil
     return disk_free_gb_from(psutil.disk_usage(drive).free, f"disk_usage({drive}).free")
 
 
@@ -123,6 +136,7 @@ def disk_free_gb_from(free: int, where: str) -> Fact:
 
 
 def uptime_days_fact() -> Fact:
+    import psutil  # here: the probe sent to a fleet host (fleet/onhost.py) has no psutil
     return uptime_days_from(time.time(), psutil.boot_time())
 
 
@@ -188,6 +202,57 @@ def fonts_fact() -> Fact:
     return Fact(families, evidence)
 
 
+def machine_identity_fact() -> Fact:
+    """``{"machine_id": ..., "smbios_uuid": ...}`` of this machine (None where unreadable)."""
+    if sys.platform == "win32":
+        from .winsource import LiveWindowsSource
+        return windows_machine_identity(LiveWindowsSource())
+    return linux_machine_identity(_read_small_file)
+
+
+def _read_small_file(path: str) -> Optional[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return None
+
+
+def linux_machine_identity(read: Callable[[str], Optional[str]]) -> Fact:
+    """From the files (``read(path)``: the text, or None when absent or unreadable)."""
+    evidence = []
+    machine_id = None
+    for path in MACHINE_ID_FILES:
+        machine_id = clean_machine_id(read(path))
+        evidence.append(Evidence("file", path, machine_id))
+        if machine_id:
+            break
+    smbios = clean_uuid(read(SMBIOS_UUID_FILE))
+    evidence.append(Evidence("file", SMBIOS_UUID_FILE, smbios or "unreadable (root only) or unset"))
+    return Fact({"machine_id": machine_id, "smbios_uuid": smbios}, tuple(evidence))
+
+
+def windows_machine_identity(source) -> Fact:
+    """From the registry (a ``winsource.WindowsSource``, live or the collector's document)."""
+    guid = source.value("HKLM", MACHINE_GUID[0], MACHINE_GUID[1], 64)
+    config = source.value("HKLM", HARDWARE_CONFIG[0], HARDWARE_CONFIG[1], 64)
+    machine_id = clean_machine_id(guid if isinstance(guid, str) else None)
+    smbios = clean_uuid(config if isinstance(config, str) else None)
+    return Fact({"machine_id": machine_id, "smbios_uuid": smbios},
+                (Evidence("registry", "HKLM\\" + "\\".join(MACHINE_GUID), machine_id),
+                 Evidence("registry", "HKLM\\" + "\\".join(HARDWARE_CONFIG), smbios)))
+
+
+def clean_machine_id(text: Optional[str]) -> Optional[str]:
+    """The id in lower case; None for an absent, empty or "uninitialized" id."""
+    value = (text or "").strip().strip("{}").lower()
+    return value if value and value != "uninitialized" and set(value) - {"0", "-"} else None
+
+
+def clean_uuid(text: Optional[str]) -> Optional[str]:
+    value = clean_machine_id(text)
+    return None if value is None or value in _UNSET_UUIDS else value
+
+
 SYSTEM_COLLECTORS: dict[str, Callable[[], Optional[Fact]]] = {
     "os": os_fact,
     "arch": arch_fact,
@@ -201,6 +266,7 @@ SYSTEM_COLLECTORS: dict[str, Callable[[], Optional[Fact]]] = {
     "locale": locale_fact,
     "encoding": encoding_fact,
     "vietnamese_fonts": fonts_fact,
+    "machine_identity": machine_identity_fact,
 }
 
 

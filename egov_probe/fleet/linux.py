@@ -49,7 +49,8 @@ def new_collector() -> Collector:
 
 
 def _settings() -> str:
-    files = [bl.snap_meta_path(s) for s in bl.SNAPS]
+    files = [*sysfacts.MACHINE_ID_FILES, sysfacts.SMBIOS_UUID_FILE]
+    files += [bl.snap_meta_path(s) for s in bl.SNAPS]
     files += [bl.flatpak_metainfo_path(bl.MACHINE_FLATPAKS, a) for a in bl.FLATPAKS]
     home_files = [bl.flatpak_metainfo_path(bl.USER_FLATPAKS, a) for a in bl.FLATPAKS]
     settings = {
@@ -166,6 +167,8 @@ def system_collectors(output: CollectorOutput) -> dict[str, Callable[[], Optiona
         "locale": lambda: _locale(output)[0],
         "encoding": lambda: _locale(output)[1],
         "vietnamese_fonts": lambda: Fact(*fonts_from_fc_list(output.get("cmd", "fc-list"))),
+        "machine_identity": lambda: sysfacts.linux_machine_identity(
+            lambda path: output.get("file", path)),
     }
 
 

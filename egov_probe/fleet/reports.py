@@ -12,7 +12,7 @@ import uuid
 from typing import Any, Callable, Optional
 
 from .. import __version__
-from ..audit.run import run_audit
+from ..audit.run import machine_ids, run_audit
 from ..audit.sections import BrowserScan, browser_section, system_section
 from ..core import messages
 from ..core.clock import local_offset_text, utc_now, utc_text
@@ -83,9 +83,11 @@ def _identity(target: InventoryHost, hostname: Optional[str], facts: dict) -> Ho
     arch = system.get("arch", {}).get("value") or "?"
     os_info = OsInfo(os_value["name"], os_value["version"], os_value["build"], arch) \
         if os_value else None
+    machine_id, smbios_uuid = machine_ids(facts)
     return HostIdentity(hostname=hostname or target.name, kind="workstation",
                         unit_id=target.unit_id, officer=target.officer,
-                        address=target.endpoint.address, os=os_info)
+                        address=target.endpoint.address, os=os_info, machine_id=machine_id,
+                        smbios_uuid=smbios_uuid)
 
 
 def _fleet_facts(target: InventoryHost, run: dict[str, Any],

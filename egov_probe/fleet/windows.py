@@ -103,6 +103,7 @@ def system_collectors(source: FixtureWindowsSource,
         "encoding": lambda: _encoding(str(need("ansi_code_page"))),
         "vietnamese_fonts": lambda: Fact(*fonts_from_windows_files(list(need("fonts")),
                                                                    need("fonts_folder"))),
+        "machine_identity": lambda: sysfacts.windows_machine_identity(source),
     }
 
 

@@ -5,10 +5,16 @@ A unit's status:
 - ``not_surveyed``: no workstation report yet (a host the fleet could not reach has a report but
   is not counted as audited);
 - ``not_ready``: a failing (fail/error) check on one of its workstations or on a central server
-  (servers with no unit, or with this unit), or an audit that did not complete;
+  (servers with no unit, or with this unit), an audit that did not complete, or one machine id
+  seen under two names or units (PCs cloned without sysprep);
 - ``ready_with_conditions``: warnings, fewer workstations audited than expected, officers without
-  a working official mailbox, or a required area (browsers, machine basics) not checked;
-- ``ready``: none of the above.
+  a working official mailbox, or a required area not checked: browsers, machine basics, network
+  reachability (from at least one workstation of the unit) and mailboxes;
+- ``ready``: none of the above: every required area was checked, nothing warns or fails.
+
+An area is checked on a host when the host has a check of the area that ran (a ``skipped``
+check, "not checked", does not count; nor does ``fleet.connection``, which says the host could
+not be reached and is the ``matrix.item.outcome`` item).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from ..core.messages import text
 from ..core.model import Text
@@ -27,6 +33,7 @@ from .inventory import UnitInfo
 STATUSES = ("ready", "ready_with_conditions", "not_ready", "not_surveyed")
 BLOCKING = frozenset({"fail", "error"})
 AUDITED_OUTCOMES = frozenset({"complete", "partial"})
+NOT_AREA_CHECKS = frozenset({"fleet.connection"})  # reachability of the host, not of the portal
 
 
 @dataclass(frozen=True)
@@ -41,8 +48,8 @@ class Area:
 
 AREAS: tuple[Area, ...] = (
     Area("browsers", ("browser",), required=True),
-    Area("network", ("network",)),
-    Area("mailbox", ("mailbox",)),
+    Area("network", ("network",), required=True),
+    Area("mailbox", ("mailbox",), required=True),
     Area("system", ("system", "clock"), required=True),
     Area("signature", ("signature",)),
     Area("servers", None, hosts="server"),
@@ -88,6 +95,7 @@ class Row:
     items: list[Item]
     hosts: list[StoredHost]
     last_report_at: Optional[str]
+    not_checked: list[str] = field(default_factory=list)  # required area ids nobody checked
 
     @property
     def unit(self):
@@ -140,6 +148,7 @@ def build_matrix(infos: Iterable[UnitInfo], plan: Plan, hosts: Iterable[StoredHo
                  generated_at: str) -> Matrix:
     hosts = list(hosts)
     servers = [h for h in hosts if h.kind == "server"]
+    clones = cloned_machines(h for h in hosts if h.kind == "workstation")
     by_unit: dict[str, list[StoredHost]] = {}
     for host in hosts:
         if host.kind == "workstation":
@@ -151,13 +160,37 @@ def build_matrix(infos: Iterable[UnitInfo], plan: Plan, hosts: Iterable[StoredHo
         if filters.keeps(info, phase):
             unit_servers = [s for s in servers if s.unit_id in (None, info.unit.unit_id)]
             rows.append(build_row(info, phase, by_unit.get(info.unit.unit_id, []), unit_servers,
-                                  reviews.get(info.unit.unit_id)))
+                                  reviews.get(info.unit.unit_id),
+                                  clones.get(info.unit.unit_id, [])))
     rows.sort(key=lambda r: (r.phase, r.unit.district_vi or "", r.unit.name_vi))
     return Matrix(rows, servers, filters, generated_at)
 
 
+def cloned_machines(workstations: Iterable[StoredHost]) -> dict[str, list[str]]:
+    """Per unit, its hosts whose machine id other machines share (another name, another unit,
+    or the same name on other hardware): cloned from one image without sysprep.
+
+    One machine id on one SMBIOS UUID is one machine (renamed, or moved): not a clone."""
+    by_id: dict[str, list[StoredHost]] = {}
+    for host in workstations:
+        if host.machine_id:
+            by_id.setdefault(host.machine_id, []).append(host)
+    found: dict[str, list[str]] = {}
+    for machine_id, hosts in sorted(by_id.items()):
+        places = {(h.unit_id, h.hostname, h.smbios_uuid) for h in hosts}
+        uuids = {h.smbios_uuid for h in hosts}
+        if len(places) < 2 or (len(uuids) == 1 and None not in uuids):
+            continue
+        names = [f"{h.hostname} ({h.unit_id}, {machine_id[:8]})" for h in
+                 sorted(hosts, key=lambda h: (h.unit_id or "", h.hostname, h.smbios_uuid or ""))]
+        for unit_id in sorted({h.unit_id or "" for h in hosts}):
+            found.setdefault(unit_id, []).extend(n for n in names if n not in found[unit_id])
+    return found
+
+
 def build_row(info: UnitInfo, phase: int, workstations: list[StoredHost],
-              servers: list[StoredHost], review: Optional[StoredMailboxReview]) -> Row:
+              servers: list[StoredHost], review: Optional[StoredMailboxReview],
+              clones: Sequence[str] = ()) -> Row:
     audited = _audited(workstations)
     cells = {"workstations": Cell("workstations", _coverage_status(audited, info),
                                   f"{audited}/{info.expected_workstations}",
@@ -169,14 +202,19 @@ def build_row(info: UnitInfo, phase: int, workstations: list[StoredHost],
         cells[area.id] = _area_cell(area, area_hosts, items)
     if review is not None:
         cells["mailbox"] = _review_cell(review, info, items)
+    not_checked: list[str] = []
     if workstations:
-        _unit_conditions(info, workstations, cells, items)
+        not_checked = _unit_conditions(info, workstations, cells, items)
+        if clones:
+            items["matrix.item.cloned"] = _own_item("matrix.item.cloned", "block", info,
+                                                    len(clones), "")
+            items["matrix.item.cloned"].hosts.extend(clones)
     else:  # a unit not surveyed yet is listed as such; its cells still show the servers
         items.clear()
     status = _status(workstations, items.values())
     stamps = [h.started_at for h in workstations + servers]
     return Row(info, phase, status, audited, cells, list(items.values()),
-               workstations, max(stamps) if stamps else None)
+               workstations, max(stamps) if stamps else None, not_checked)
 
 
 def _audited(workstations: list[StoredHost]) -> int:
@@ -195,9 +233,10 @@ def _area_cell(area: Area, hosts: list[StoredHost], items: dict[str, Item]) -> C
     checked = compliant = 0
     worst = "ok"
     for host in hosts:
-        checks = [c for c in host.checks
-                  if area.categories is None or c.category in area.categories]
-        if not checks:
+        checks = [c for c in host.checks if c.check_id not in NOT_AREA_CHECKS
+                  and (area.categories is None or c.category in area.categories)]
+        if not any(c.status != "skipped" for c in checks):
+            trace += [Trace(host.hostname, host.report_id, c.check_id, c.status) for c in checks]
             continue
         checked += 1
         compliant += not any(c.status in BLOCKING for c in checks)
@@ -240,7 +279,8 @@ def _review_cell(review: StoredMailboxReview, info: UnitInfo, items: dict[str, I
 
 
 def _unit_conditions(info: UnitInfo, workstations: list[StoredHost], cells: dict[str, Cell],
-                     items: dict[str, Item]) -> None:
+                     items: dict[str, Item]) -> list[str]:
+    """Adds the unit's own conditions; returns the required areas nobody checked."""
     audited = _audited(workstations)
     if audited < info.expected_workstations:
         items["matrix.item.coverage"] = _own_item("matrix.item.coverage", "condition", info,
@@ -250,14 +290,14 @@ def _unit_conditions(info: UnitInfo, workstations: list[StoredHost], cells: dict
         items["matrix.item.outcome"] = _own_item("matrix.item.outcome", "block", info,
                                                  len(incomplete), "")
         items["matrix.item.outcome"].hosts.extend(incomplete)
-    for area in AREAS:
-        if area.required and cells[area.id].status == "none":
-            label = text(f"matrix.{area.id}")
-            title = Text(text("matrix.item.missing", observed=label.vi).vi,
-                         text("matrix.item.missing", observed=label.en).en)
-            items[f"matrix.item.missing.{area.id}"] = Item(
-                f"matrix.item.missing.{area.id}", "condition", title,
-                text("matrix.item.missing", "remedy"))
+    missing = [area.id for area in AREAS if area.required and cells[area.id].status == "none"]
+    for area_id in missing:
+        label = text(f"matrix.{area_id}")
+        title = Text(text("matrix.item.missing", observed=label.vi).vi,
+                     text("matrix.item.missing", observed=label.en).en)
+        key = f"matrix.item.missing.{area_id}"
+        items[key] = Item(key, "condition", title, text(key, "remedy", unit=info.unit.unit_id))
+    return missing
 
 
 def _own_item(key: str, severity: str, info: UnitInfo, observed: object, expected: object) -> Item:

@@ -13,7 +13,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..matrix.build import STATUSES, Matrix
-from .matrix_table import AREA_IDS, district_label, item_line, label
+from .matrix_table import AREA_IDS, district_label, item_line, label, not_checked_labels
 
 STATUS_COLOURS = {"ready": "#1b7f3b", "ready_with_conditions": "#c77c02",
                   "not_ready": "#b3261e", "not_surveyed": "#8a8f98"}
@@ -28,7 +28,8 @@ def environment() -> jinja2.Environment:
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
     env.globals.update(STATUS_COLOURS=STATUS_COLOURS, AREA_IDS=AREA_IDS, STATUSES=STATUSES,
-                       district_label=district_label, item_line=item_line)
+                       district_label=district_label, item_line=item_line,
+                       not_checked_labels=not_checked_labels)
     return env
 
 

@@ -15,10 +15,10 @@ AREA_IDS = tuple(area.id for area in AREAS)
 COLUMN_IDS = (
     "unit_id", "unit_name", "phase", "district", "workstations_audited", "workstations_expected",
     *[c for area in AREA_IDS for c in (area, f"{area}_status")],
-    "status", "status_label", "blocking_items", "remedies", "last_report_at",
+    "status", "status_label", "not_checked", "blocking_items", "remedies", "last_report_at",
 )
 LABELLED_COLUMNS = ("unit_id", "unit_name", "phase", "district", "workstations", *AREA_IDS,
-                    "status", "blocking_items", "remedies", "last_report_at")
+                    "status", "not_checked_areas", "blocking_items", "remedies", "last_report_at")
 
 
 def label(key: str, lang: str, **values: Any) -> str:
@@ -36,6 +36,11 @@ def item_line(item: Item, lang: str) -> str:
     return f"{item.title.get(lang)}{hosts}"
 
 
+def not_checked_labels(row: Row, lang: str) -> str:
+    """The required areas nobody checked, in words (``Mạng, Hộp thư công vụ``)."""
+    return ", ".join(label(area, lang) for area in row.not_checked)
+
+
 def flat_row(row: Row, lang: str) -> dict[str, Any]:
     """One unit under the stable column ids (values in ``lang`` where they are words)."""
     flat: dict[str, Any] = {
@@ -48,6 +53,7 @@ def flat_row(row: Row, lang: str) -> dict[str, Any]:
         flat[area] = cell.text
         flat[f"{area}_status"] = cell.status
     flat.update(status=row.status, status_label=label(row.status, lang),
+                not_checked=" ".join(row.not_checked),
                 blocking_items=" | ".join(item_line(i, lang) for i in row.items),
                 remedies=" | ".join(i.remedy.get(lang) for i in row.items if i.remedy),
                 last_report_at=row.last_report_at or "")

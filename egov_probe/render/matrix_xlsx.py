@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from ..matrix.build import Matrix, Row
-from .matrix_table import AREA_IDS, district_label, flat_row, label
+from .matrix_table import AREA_IDS, district_label, flat_row, label, not_checked_labels
 
 FILLS = {"ok": "D8F0DF", "warn": "FDEBC8", "fail": "F8D3CF", "none": "FFFFFF",
          "ready": "1B7F3B", "ready_with_conditions": "C77C02", "not_ready": "B3261E",
@@ -81,15 +81,16 @@ class _Styles:
 
 def _matrix_headers(lang: str) -> list[str]:
     return [label(c, lang) for c in ("unit_id", "unit_name", "phase", "district",
-                                     "workstations", *AREA_IDS, "status", "blocking_items",
-                                     "remedies", "last_report_at")]
+                                     "workstations", *AREA_IDS, "status", "not_checked_areas",
+                                     "blocking_items", "remedies", "last_report_at")]
 
 
 def _matrix_values(row: Row, lang: str) -> list[Any]:
     flat = flat_row(row, lang)
     return [flat["unit_id"], flat["unit_name"], flat["phase"], flat["district"],
             row.cells["workstations"].text, *[flat[a] for a in AREA_IDS], flat["status_label"],
-            flat["blocking_items"], flat["remedies"], flat["last_report_at"]]
+            not_checked_labels(row, lang), flat["blocking_items"], flat["remedies"],
+            flat["last_report_at"]]
 
 
 def _matrix_fills(row: Row) -> list[str | None]:
@@ -97,7 +98,7 @@ def _matrix_fills(row: Row) -> list[str | None]:
             *[row.cells[a].status for a in AREA_IDS], row.status]
 
 
-MATRIX_WIDTHS = (24, 28, 8, 18, 12, 11, 11, 11, 11, 11, 11, 20, 50, 60, 22)
+MATRIX_WIDTHS = (24, 28, 8, 18, 12, 11, 11, 11, 11, 11, 11, 20, 24, 50, 60, 22)
 
 
 def add_matrix_sheet(workbook: Any, title: str, rows: list[Row], lang: str) -> Any:
@@ -118,18 +119,20 @@ def matrix_workbook(matrix: Matrix, lang: str) -> Any:
 
 
 def _hosts_sheet(workbook: Any, matrix: Matrix, lang: str) -> None:
-    headers = [label(c, lang) for c in ("unit_id", "hostname", "kind", "officer", "started_at",
-                                        "outcome", "readiness", "problems", "report_id")]
+    headers = [label(c, lang) for c in ("unit_id", "hostname", "machine_id", "kind", "officer",
+                                        "started_at", "outcome", "readiness", "problems",
+                                        "report_id")]
     values = []
     hosts = [(r.unit.unit_id, h) for r in matrix.rows for h in r.hosts]
     hosts += [(s.unit_id or label("province_level", lang), s) for s in matrix.servers]
     for unit_id, host in hosts:
         problems = ", ".join(f"{c.check_id}={c.status}" for c in host.checks
                              if c.status in ("fail", "error", "warn"))
-        values.append([unit_id, host.hostname, label(host.kind, lang), host.officer or "",
+        values.append([unit_id, host.hostname, host.machine_id or "", label(host.kind, lang),
+                       host.officer or "",
                        host.started_at, host.outcome, host.readiness, problems, host.report_id])
     add_table(workbook, label("hosts", lang), headers, values,
-              widths=(24, 20, 10, 22, 22, 12, 20, 60, 34))
+              widths=(24, 20, 34, 10, 22, 22, 12, 20, 60, 34))
 
 
 def add_todo_sheet(workbook: Any, rows: list[Row], lang: str) -> None:

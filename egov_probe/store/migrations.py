@@ -71,6 +71,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             reserved_at TEXT NOT NULL)""",
         "CREATE INDEX mailbox_reservations_officer ON mailbox_reservations (officer_key)",
     )),
+    # Machines told apart by their own id, not only by name (issue 14): NULL for 1.0 reports.
+    Migration(4, "host machine id and SMBIOS UUID (report schema 1.1)", (
+        "ALTER TABLE reports ADD COLUMN machine_id TEXT",
+        "ALTER TABLE reports ADD COLUMN smbios_uuid TEXT",
+        "CREATE INDEX reports_machine ON reports (machine_id)",
+    )),
 )
 
 

@@ -13,14 +13,14 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from ..core.clock import utc_text
 from ..core.errors import InputError
 from ..core.report_file import (check_object, check_report, check_schema_version, check_time,
                                 check_unit)
 from ..core.yamlsource import DOCUMENT_LIMITS, parse_json_bytes
-from .validation import mailbox_review_problems, report_problems
+from .validation import mailbox_review_problems, mailbox_review_schema, report_problems
 
 MAILBOX_KIND = "mailbox_review"
 
@@ -92,9 +92,15 @@ def _prepare_report(document: Document, rules: Rules) -> Prepared:
     host = data["host"]
     row = (data["report_id"], document.digest, data["schema_version"], host["kind"],
            host["hostname"], host["unit_id"], host["officer"], data["started_at"], data["outcome"],
-           data["summary"]["readiness"], document.origin, rules.now_text, document.text)
+           data["summary"]["readiness"], document.origin, rules.now_text,
+           _lower(host.get("machine_id")), _lower(host.get("smbios_uuid")), document.text)
     return Prepared("reports", data["report_id"], document.digest, row,
                     tuple(_check_row(check) for check in data["checks"]))
+
+
+def _lower(value: Optional[str]) -> Optional[str]:
+    """Ids compare without case (a 1.0 report has none: None)."""
+    return value.strip().lower() or None if value else None
 
 
 def _check_row(check: dict[str, Any]) -> tuple:
@@ -105,7 +111,8 @@ def _check_row(check: dict[str, Any]) -> tuple:
 
 def _prepare_review(document: Document, rules: Rules) -> Prepared:
     data, name = document.data, document.origin
-    check_schema_version(data, name, "mailbox review")
+    readable = (mailbox_review_schema()["properties"]["schema_version"]["const"],)
+    check_schema_version(data, name, "mailbox review", readable)
     problems = mailbox_review_problems(data)
     if problems:
         raise Rejected("not a valid mailbox review: " + "; ".join(problems[:5]))

@@ -21,7 +21,7 @@ ID_COLUMNS = {"reports": "report_id", "mailbox_reviews": "review_id"}
 _COLUMNS = {
     "reports": ("report_id", "content_sha256", "schema_version", "host_kind", "hostname",
                 "unit_id", "officer", "started_at", "outcome", "readiness", "source",
-                "imported_at", "document"),
+                "imported_at", "machine_id", "smbios_uuid", "document"),
     "mailbox_reviews": ("review_id", "content_sha256", "unit_id", "generated_at", "officers",
                         "working_mailbox", "source", "imported_at", "document"),
 }

@@ -59,6 +59,9 @@ foreach ($view in 64, 32) {
   Add-Tree $hklm 'HKLM' $view
   Add-Key $hklm 'HKLM' $ProfileList $view 1
   Add-Key $hklm 'HKLM' 'SOFTWARE\Microsoft\Windows NT\CurrentVersion' $view 0
+  # The machine's own identity: MachineGuid (new after sysprep) and the firmware's UUID.
+  Add-Key $hklm 'HKLM' 'SOFTWARE\Microsoft\Cryptography' $view 0
+  Add-Key $hklm 'HKLM' 'SYSTEM\HardwareConfig' $view 0
 }
 
 # Every person's profile: its hive where it is loaded, else loaded from NTUSER.DAT for the read.
