@@ -116,11 +116,11 @@ def inventory(path: Path, port: int, **extra: str) -> Path:
     return path
 
 
-def fleet(tmp_path: Path, inv: Path, *extra: str) -> tuple[object, dict]:
+def fleet(tmp_path: Path, inv: Path, *args: str) -> tuple[object, dict]:
     out = tmp_path / "reports"
     env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     result = run_probe("fleet", "-i", str(PILOT), "-i", str(inv), "--out", str(out),
-                       "--deadline", "30", *extra, env=env)
+                       "--deadline", "30", *args, env=env)
     path = out / "mathanh-vp01.json"
     read_report(path)
     return result, json.loads(path.read_text(encoding="utf-8"))
@@ -172,6 +172,20 @@ def test_certificate_validation_off_is_loud_and_recorded_in_the_report(tmp_path,
     assert warning[1].startswith("!!! WARNING: the TLS certificates") and switch in warning[1]
     # The SSH hosts of the pilot inventory are not named in the WinRM warning.
     assert all("WARNING: SSH host keys" not in line for line in result.stderr.splitlines())
+
+
+def test_network_on_a_windows_host_says_not_checked(tmp_path, ca, server):
+    """fleet --network runs the network checks on Linux hosts; a Windows host says why not."""
+    inv = inventory(tmp_path / "win.yml", server.port, ansible_winrm_ca_trust_path=str(ca.root.cert))
+    _result, report = fleet(tmp_path, inv, "--network")
+    assert report["outcome"] == "complete"
+    checks = {c["id"]: c for c in report["checks"]}
+    for section in ("network", "signature"):
+        assert checks[f"{section}.not_checked"]["status"] == "skipped"
+        assert "Windows" in checks[f"{section}.not_checked"]["observed"]
+    assert report["summary"]["counts"]["skipped"] >= 2
+    assert report["host"]["machine_id"] == "5b3f0e1c-9a47-4d2e-8c61-0f7a2d9e4b18"  # MachineGuid
+    assert report["host"]["smbios_uuid"] == "4c4c4544-0042-3510-8052-b4c04f4e3732"
 
 
 def test_untrusted_certificate_is_the_hosts_failure(tmp_path, ca, server):

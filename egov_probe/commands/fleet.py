@@ -54,6 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--vault-password-file", action="append", default=[], metavar="FILE")
     add("--vault-id", action="append", default=[], metavar="ID")
     add("-J", "--ask-vault-pass", action="store_true")
+    add("--network", action="store_true",
+        help="also the network and signature checks, run ON each Linux host with its own "
+             "python3 (the probe is sent over the SSH session, nothing installed); Windows "
+             "hosts and hosts without python3 get 'not checked'")
     add("--lang", choices=("vi", "en"), default="vi")
     add("--print-collector", action="store_true",
         help="print the Linux collector script with a new record mark (used by "
@@ -80,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_READY
     if not args.inventory:
         raise InputError("an inventory is required (-i INVENTORY)", field="-i")
+    if args.network and args.from_evidence:
+        raise InputError("the network checks run on the hosts over SSH: not with "
+                         "--from-evidence (run egov-probe fleet --network, or egov-probe audit "
+                         "--network on the machines)", field="--network")
     if args.forks < 1:
         raise InputError(f"expected a positive number, found {args.forks}", field="--forks")
     from ..fleet.inventory import VaultOptions, load_targets
@@ -138,7 +146,8 @@ def _settings(args: argparse.Namespace):
     return FleetSettings(out=args.out, forks=args.forks, deadline_s=args.deadline,
                          since=args.since, force=args.force, policy_path=args.policy,
                          transport=TransportOptions(
-                             ssh=ssh, winrm_insecure=args.insecure_skip_winrm_cert_check))
+                             ssh=ssh, winrm_insecure=args.insecure_skip_winrm_cert_check),
+                         network=args.network)
 
 
 def _print_result(result, lang: str) -> int:

@@ -142,21 +142,21 @@ class Report:
         return "ready_with_conditions" if Status.WARN in statuses else "ready"
 
     def to_dict(self) -> dict[str, Any]:
-        data = _plain(self)
+        data = json_form(self)
         data["summary"] = {"readiness": self.readiness(), "counts": self.counts()}
         return data
 
 
-def _plain(value: Any) -> Any:
+def json_form(value: Any) -> Any:
     """Dataclasses and enums to JSON-ready values, keeping field order."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: json_form(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_form(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [json_form(v) for v in value]
     return value
 
 
@@ -164,7 +164,7 @@ def report_from_dict(data: dict[str, Any]) -> Report:
     """Rebuild a Report from its JSON form (validate it against the schema first)."""
     host = dict(data["host"])
     host["os"] = OsInfo(**host["os"]) if host.get("os") else None
-    checks = [_check_from_dict(c) for c in data.get("checks", [])]
+    checks = [check_from_dict(c) for c in data.get("checks", [])]
     return Report(
         report_id=data["report_id"],
         host=HostIdentity(**host),
@@ -181,7 +181,8 @@ def report_from_dict(data: dict[str, Any]) -> Report:
     )
 
 
-def _check_from_dict(data: dict[str, Any]) -> CheckResult:
+def check_from_dict(data: dict[str, Any]) -> CheckResult:
+    """A check from its JSON form (``json_form`` of a CheckResult)."""
     remedy = data.get("remedy")
     return CheckResult(
         id=data["id"],

@@ -21,11 +21,14 @@ _OLD_PROTOCOL_MARKS = ("UNSUPPORTED_PROTOCOL", "PROTOCOL_VERSION", "NO_PROTOCOLS
                        "WRONG_SSL_VERSION", "VERSION_TOO_LOW")
 
 
-def client_context(ca_file: Optional[str] = None) -> ssl.SSLContext:
-    """The system's trust store (plus ``ca_file``), host names checked, TLS 1.2 at least."""
+def client_context(ca_file: Optional[str] = None, ca_pem: Optional[str] = None) -> ssl.SSLContext:
+    """The system's trust store (plus ``ca_file``, or the same certificates as PEM text: the
+    fleet sends the policy's CA file's content to the hosts), host names checked, TLS 1.2+."""
     context = ssl.create_default_context()
     if ca_file:
         context.load_verify_locations(cafile=ca_file)
+    if ca_pem:
+        context.load_verify_locations(cadata=ca_pem)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 

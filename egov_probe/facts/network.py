@@ -36,11 +36,12 @@ class ProbeSettings:
     resolvers: tuple[str, ...] = ()
     ca_file: Optional[str] = None
     proxy: ProxySettings = NO_PROXY
+    ca_pem: Optional[str] = None  # the CA file's content, where the file is not at hand
     context: ssl.SSLContext = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
-            context = client_context(self.ca_file)
+            context = client_context(self.ca_file, self.ca_pem)
         except (OSError, ssl.SSLError) as exc:
             raise InputError(f"not a usable CA file: {exc}", path=self.ca_file,
                              field="network.ca_file") from exc
@@ -58,7 +59,7 @@ class ProbeSettings:
     def from_policy(cls, section: Mapping, proxy: ProxySettings) -> ProbeSettings:
         return cls(step_timeout=float(section.get("step_timeout_s", 5)),
                    resolvers=tuple(section.get("resolvers", ())),
-                   ca_file=section.get("ca_file"), proxy=proxy)
+                   ca_file=section.get("ca_file"), proxy=proxy, ca_pem=section.get("ca_pem"))
 
 
 def local_proxy_settings(environ: Mapping[str, str] = os.environ) -> ProxySettings:

@@ -12,7 +12,7 @@ from .host import HostFailure, InventoryHost, Job
 from .linux import RemoteLinuxReader, new_collector, parse_records, remote_hostname, \
     system_collectors
 from .reports import RemoteEvidence
-from .ssh import SshOptions, run_ssh
+from .ssh import SshOptions, SshSession, run_ssh
 
 SSH_COMMAND = "/bin/sh -s"
 
@@ -35,14 +35,19 @@ def unverified_because(target: InventoryHost, options: TransportOptions) -> Opti
     return None if options.ssh.check_host_keys else "--insecure-skip-host-key-check"
 
 
-def collect(target: InventoryHost, options: TransportOptions, job: Job) -> RemoteEvidence:
-    """Run the collector on the target; raises HostFailure (with any partial output)."""
+def collect(target: InventoryHost, options: TransportOptions, job: Job,
+            session: Optional[SshSession] = None) -> RemoteEvidence:
+    """Run the collector on the target (over ``session`` when one is open for an SSH target);
+    raises HostFailure (with any partial output)."""
     if target.connection == "winrm":
         from .winrm import collect_windows
         return collect_windows(target, options, job)
     collector = new_collector()
     job.mark = collector.mark
-    text = run_ssh(target, SSH_COMMAND, collector.script, options.ssh, job)
+    if session is not None:
+        text = session.run(SSH_COMMAND, collector.script)
+    else:
+        text = run_ssh(target, SSH_COMMAND, collector.script, options.ssh, job)
     return linux_evidence(text, collector.mark)
 
 

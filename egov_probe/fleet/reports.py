@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import uuid
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from .. import __version__
 from ..audit.run import machine_ids, run_audit
-from ..audit.sections import BrowserScan, browser_section, system_section
+from ..audit.sections import BrowserScan, SectionResult, browser_section, system_section
 from ..core import messages
 from ..core.clock import local_offset_text, utc_now, utc_text
 from ..core.model import CheckResult, HostIdentity, OsInfo, Outcome, PolicyRef, Report, Status
@@ -34,10 +34,13 @@ class RemoteEvidence:
 
 
 def host_report(policy: Policy, target: InventoryHost, evidence: RemoteEvidence, transport: str,
-                run: dict[str, Any], failure: Optional[HostFailure] = None) -> Report:
-    """The report of a host whose collector answered (fully, or in part)."""
+                run: dict[str, Any], failure: Optional[HostFailure] = None,
+                extra: Sequence[SectionResult] = ()) -> Report:
+    """The report of a host whose collector answered (fully, or in part); ``extra``: sections
+    already run on the host (``fleet --network``)."""
     sections = [functools.partial(system_section, collectors=evidence.system),
                 functools.partial(browser_section, collect=evidence.browsers)]
+    sections += [functools.partial(_ran, result) for result in extra]
     report = run_audit(policy, officer=target.officer, sections=sections, transport=transport)
     outcome = Outcome.COMPLETE if evidence.complete and failure is None else \
         (failure.outcome if failure else Outcome.PARTIAL)
@@ -49,6 +52,10 @@ def host_report(policy: Policy, target: InventoryHost, evidence: RemoteEvidence,
         report, host=_identity(target, evidence.hostname, report.facts),
         outcome=outcome, utc_offset=offset or report.utc_offset,
         facts={**report.facts, **evidence.extra, "fleet": _fleet_facts(target, run, failure)})
+
+
+def _ran(result: SectionResult, _policy: Policy) -> SectionResult:
+    return result
 
 
 def failure_report(policy: Policy, target: InventoryHost, failure: HostFailure, transport: str,

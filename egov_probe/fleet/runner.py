@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ..audit.sections import SectionResult
 from ..core.atomic import write_json_atomic
 from ..core.errors import InputError
 from ..core.model import Outcome, Report
@@ -25,7 +26,13 @@ from ..judge.policy import Policy, load_policy
 from .collect import TransportOptions, collect, partial_evidence, unverified_because
 from .host import HostFailure, InventoryHost, Job
 from .progress import Progress, category
-from .reports import failure_report, host_report
+from .remote_network import HostSections, not_checked
+from .reports import RemoteEvidence, failure_report, host_report
+from .ssh import ssh_session
+
+
+WINDOWS_NOT_CHECKED = ("a Windows host (WinRM): the network checks run on Linux hosts only; "
+                       "run egov-probe audit --network on the machine")
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class FleetSettings:
     force: bool = False
     policy_path: Optional[Path] = None
     transport: TransportOptions = field(default_factory=TransportOptions)
+    network: bool = False  # also the network and signature checks, run on each host
 
 
 @dataclass
@@ -203,8 +211,9 @@ class _Run:
                        **({"host_key_not_checked_by": unverified} if unverified else {})}
         failure: Optional[HostFailure] = None
         evidence = None
+        extra: list[SectionResult] = []
         try:
-            evidence = collect(target, self.settings.transport, job)
+            evidence, extra = self._collect(target, policy, job)
         except HostFailure as exc:
             failure = self._timed_out(exc) if job.aborted == "timed_out" else exc
         except Exception as exc:  # noqa: BLE001 - a host's surprise must not drop the host
@@ -214,11 +223,27 @@ class _Run:
         try:
             evidence = evidence if failure is None else partial_evidence(target, failure, job)
             if evidence is not None:
-                return host_report(policy, target, evidence, target.transport, run(), failure)
+                return host_report(policy, target, evidence, target.transport, run(), failure,
+                                   extra)
         except Exception as exc:  # noqa: BLE001 - judged what could be judged; keep the host
             failure = HostFailure(failure.outcome if failure else Outcome.PARTIAL,
                                   f"probe error while judging: {type(exc).__name__}: {exc}")
         return failure_report(policy, target, failure, target.transport, run())
+
+    def _collect(self, target: InventoryHost, policy: Policy,
+                 job: Job) -> tuple[RemoteEvidence, list[SectionResult]]:
+        """The collector's evidence; with ``network``, also the network sections run on the
+        host over the same session (their own step, on their own channel while the collector
+        runs: the collection itself is untouched)."""
+        options = self.settings.transport
+        if not self.settings.network:
+            return collect(target, options, job), []
+        if target.connection == "winrm":
+            return collect(target, options, job), not_checked(WINDOWS_NOT_CHECKED)
+        with ssh_session(target, options.ssh, job) as session:
+            network = HostSections(session, policy)  # on its own channel, meanwhile
+            evidence = collect(target, options, job, session)
+            return evidence, network.result()
 
     def _timed_out(self, failure: HostFailure) -> HostFailure:
         if failure.outcome is Outcome.TIMED_OUT:

@@ -8,6 +8,7 @@ An unknown or changed host key is the host's failure with the key's fingerprint;
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import socket
@@ -15,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import paramiko
 from paramiko.ssh_exception import IncompatiblePeer
@@ -68,6 +70,25 @@ def fingerprint(key: paramiko.PKey) -> str:
 
 def run_ssh(target: InventoryHost, command: str, stdin: str, options: SshOptions, job: Job) -> str:
     """Run ``command`` on the target with ``stdin``; returns what it printed on stdout."""
+    with ssh_session(target, options, job) as session:
+        return session.run(command, stdin)
+
+
+class SshSession:
+    """One logged-in connection to a host: each ``run`` is one more command over it."""
+
+    def __init__(self, transport: paramiko.Transport, job: Job) -> None:
+        self.transport = transport
+        self.job = job
+
+    def run(self, command: str, stdin: str | bytes) -> str:
+        """What ``command`` printed on stdout, fed ``stdin``."""
+        return _exec(self.transport, command, stdin, self.job)
+
+
+@contextlib.contextmanager
+def ssh_session(target: InventoryHost, options: SshOptions, job: Job) -> Iterator[SshSession]:
+    """A session to the target (through its jump host if any), closed on leaving."""
     transports = []
     try:
         sock: object = None
@@ -77,7 +98,7 @@ def run_ssh(target: InventoryHost, command: str, stdin: str, options: SshOptions
             sock = _channel_through(jump, target.endpoint, options, job)
         transport = _open(target.endpoint, target, options, job, sock)
         transports.append(transport)
-        return _exec(transport, command, stdin, job)
+        yield SshSession(transport, job)
     finally:
         for transport in reversed(transports):
             transport.close()
@@ -214,12 +235,12 @@ def _channel_through(jump: paramiko.Transport, endpoint: Endpoint, options: SshO
                                                f"{endpoint.port}: {_reason(exc)}") from exc
 
 
-def _exec(transport: paramiko.Transport, command: str, stdin: str, job: Job) -> str:
+def _exec(transport: paramiko.Transport, command: str, stdin: str | bytes, job: Job) -> str:
     chunks: list[bytes] = []
     try:
         channel = transport.open_session(timeout=max(0.1, job.remaining()))
         channel.exec_command(command)
-        channel.sendall(stdin.encode("utf-8"))
+        channel.sendall(stdin.encode("utf-8") if isinstance(stdin, str) else stdin)
         channel.shutdown_write()
         while True:
             channel.settimeout(max(0.05, job.remaining()))

@@ -1,0 +1,49 @@
+"""What ``egov-probe fleet --network`` runs ON a Linux workstation, with the host's own python3.
+
+The controller (``fleet/remote_network.py``) sends the probe over the SSH session it already
+has: a small bootstrap given to ``python3 -I -c`` reads a zip of the probe's code from stdin
+and imports from it in memory (nothing is written to the host's disk, nothing installed,
+nothing left behind), then runs :func:`main` here with the request that follows.
+
+The same network and signature sections as ``egov-probe audit --network`` run here, so the
+reachability judged is the unit's own: its DNS, its routes, its proxy, its firewall. The answer
+is one JSON document on stdout: each section's facts and checks (the model's JSON form).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from typing import Any
+
+from ..audit.sections import network_section, signature_section
+from ..core import messages
+from ..core.model import json_form
+from ..judge.policy import Policy
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    """The network and signature sections under the request's policy."""
+    if request.get("messages"):
+        # The controller's catalogue, already parsed: this short-lived process then never
+        # parses the YAML files with PyYAML's pure-Python loader (most of a second).
+        catalogue = request["messages"]
+        messages.catalogue = lambda: catalogue
+    policy = Policy(**request["policy"])
+    answer: dict[str, Any] = {"python": platform.python_version(), "sections": []}
+    for section in (network_section, signature_section):
+        try:
+            result = section(policy)
+        except Exception as exc:  # noqa: BLE001 - one section's surprise is told, not fatal
+            answer["sections"].append({"name": section.__name__.removesuffix("_section"),
+                                       "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        answer["sections"].append({"name": result.name, "facts": json_form(result.facts),
+                                   "checks": [json_form(check) for check in result.checks]})
+    return answer
+
+
+def main(raw: bytes) -> None:
+    sys.stdout.write(json.dumps(run(json.loads(raw.decode("utf-8"))), ensure_ascii=False))
+    sys.stdout.flush()

@@ -1,0 +1,235 @@
+"""``egov-probe fleet --network``: the network and signature checks run on each Linux host.
+
+Reachability is the unit's own (its DNS, routes, proxy and firewall), so the checks run on the
+workstation, not on the controller. Over the SSH session the collector used, one more command
+asks the host's ``python3`` its version (3.10 or newer) and bytecode version, then starts it
+with a bootstrap (``python3 -I -c``) that reads, from stdin, a zip of the probe's pure-Python
+code (what the host needs of egov_probe, dnspython and PyYAML, about 400 KB; the modules it
+surely runs compiled, when the host's bytecode version is the controller's) and imports from
+it in memory: nothing is installed or written on the host, nothing is left behind. The request that follows the zip is the host's effective policy (its
+CA file's content instead of the controller's path) and the message catalogue.
+``fleet/onhost.py`` runs there and answers with each section's facts and checks, which join
+the host's report as if the local audit had run them. This runs on its own channel of the
+session while the collector runs on another, so ``--network`` adds to a host's time only
+what the network checks take beyond the collector.
+
+Where that cannot be done, the report says so: one ``skipped`` check per section
+("not checked") with the reason: no python3, a python3 older than 3.10, a Windows host, the
+host's deadline reached.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import io
+import json
+import marshal
+import re
+import shlex
+import sys
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..audit.sections import SectionResult
+from ..core import messages
+from ..core.model import CheckResult, Status, check_from_dict
+from ..judge.policy import Policy
+from .host import HostFailure
+from .ssh import SshSession
+
+SECTIONS = ("network", "signature")
+# What the host needs, and only that (the zip crosses slow commune links): the probe without
+# its controller-side parts (hosts are Linux), dnspython without DNSSEC and zones, and
+# PyYAML's pure-Python part (the policy module reads YAML). Sources: the host compiles only
+# what it imports.
+BUNDLED: dict[str, tuple[str, ...]] = {
+    "egov_probe": ("render/", "store/", "matrix/", "mailboxes/", "kit/", "commands/", "schema/",
+                   "__main__.py", "core/report_file.py", "core/atomic.py", "audit/evidence.py",
+                   "audit/run.py", "fleet/"),
+    "dns": ("_trio_backend.py", "asyncresolver.py", "dnssec", "zone", "versioned.py",
+            "win32util.py"),
+    "yaml": (),
+}
+KEEP = ("fleet/__init__.py", "fleet/onhost.py")
+SOURCE_SUFFIXES = (".py", ".yml")
+# What the host runs for sure: sent compiled when its python3 has this Python's bytecode
+# version (the host then compiles nothing of it: most of the probe's own CPU time there).
+PRELOAD = ("egov_probe.fleet.onhost", "dns.resolver", "dns.query", "dns.rdtypes.IN.A",
+           "dns.rdtypes.IN.AAAA", "dns.rdtypes.ANY.CNAME")
+SIZE_DIGITS = 12
+MIN_PYTHON = (3, 10)
+
+# Runs on the host: imports the probe from the zip read from stdin (``<module>.pyc``: code
+# compiled by the controller for this very bytecode version; ``.py``: sources).
+BOOTSTRAP = """\
+import importlib.abc, importlib.util, io, marshal, sys, zipfile
+stdin = sys.stdin.buffer
+archive = zipfile.ZipFile(io.BytesIO(stdin.read(int(stdin.read(%(digits)d)))))
+names = set(archive.namelist())
+
+class Resources:
+    def __init__(self, at):
+        self.at = at
+    def files(self):
+        return zipfile.Path(archive, self.at)
+
+class Bundle(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        base = name.replace(".", "/")
+        for origin, package in ((base + "/__init__.py", True), (base + ".py", False)):
+            if origin in names or origin + "c" in names:
+                return importlib.util.spec_from_loader(name, self, origin=origin,
+                                                       is_package=package)
+        return None
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        origin = module.__spec__.origin
+        if origin + "c" in names:
+            code = marshal.loads(archive.read(origin + "c"))
+        else:
+            code = compile(archive.read(origin), "egov-probe/" + origin, "exec")
+        exec(code, module.__dict__)
+    def get_resource_reader(self, name):
+        return Resources(name.replace(".", "/") + "/")
+
+sys.dont_write_bytecode = True
+sys.meta_path.insert(0, Bundle())
+from egov_probe.fleet.onhost import main
+main(stdin.read())
+""" % {"digits": SIZE_DIGITS}
+
+NO_PYTHON = "no python3 on the host"
+# First command: is there a python3, which version and bytecode (one line, nothing else run).
+ASK_PYTHON = (f"command -v python3 >/dev/null 2>&1 || {{ echo {shlex.quote(NO_PYTHON)}; "
+              "exit 0; }; exec python3 -I -c 'import importlib.util, sys; "
+              "print(importlib.util.MAGIC_NUMBER.hex(), sys.version.split()[0])'")
+RUN_PROBE = f"exec python3 -I -c {shlex.quote(BOOTSTRAP)}"
+
+
+@functools.lru_cache(maxsize=2)
+def bundle(compiled: bool) -> bytes:
+    """The zip of the probe's code sent to each host (built once per run and kind): sources,
+    with the modules the host surely runs compiled when ``compiled``."""
+    ready = _preloaded_files() if compiled else set()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for package, left_out in BUNDLED.items():
+            for path, name in _package_files(package):
+                inside = name.split("/", 1)[1]
+                if inside not in KEEP and any(inside.startswith(x) for x in left_out):
+                    continue
+                if path in ready:
+                    code = compile(path.read_bytes(), f"egov-probe/{name}", "exec")
+                    archive.writestr(name + "c", marshal.dumps(code))
+                else:
+                    archive.write(path, name)
+    return buffer.getvalue()
+
+
+def _preloaded_files() -> set[Path]:
+    for name in PRELOAD:
+        importlib.import_module(name)
+    return {Path(module.__file__).resolve() for name, module in list(sys.modules.items())
+            if name.split(".")[0] in BUNDLED and getattr(module, "__file__", None)}
+
+
+def _package_files(package: str) -> list[tuple[Path, str]]:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"cannot bundle {package}: not installed here")
+    root = Path(list(spec.submodule_search_locations)[0])
+    return [(path, f"{package}/{path.relative_to(root).as_posix()}")
+            for path in sorted(root.rglob("*"))
+            if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts]
+
+
+def request(policy: Policy) -> bytes:
+    """The host's effective policy (a CA file travels as its content) and the messages."""
+    sections = {name: dict(policy.section(name)) for name in SECTIONS}
+    ca_file = sections["network"].pop("ca_file", None)
+    if ca_file:
+        sections["network"]["ca_pem"] = Path(ca_file).read_text(encoding="utf-8")
+    data = {"policy": {"policy_id": policy.policy_id, "version": policy.version,
+                       "path": policy.path, "sha256": policy.sha256, "sections": sections},
+            "messages": messages.catalogue()}
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def stdin_for(policy: Policy, compiled: bool) -> bytes:
+    payload = bundle(compiled)
+    return f"{len(payload):0{SIZE_DIGITS}d}".encode() + payload + request(policy)
+
+
+class HostSections:
+    """The host's network sections, started at once on their own channel of the session, so
+    that they run while the collector runs; :meth:`result` waits for them."""
+
+    def __init__(self, session: SshSession, policy: Policy) -> None:
+        self._result: list[SectionResult] = []
+        self._thread = threading.Thread(target=self._run, args=(session, policy),
+                                        name="egov-fleet-network", daemon=True)
+        self._thread.start()
+
+    def _run(self, session: SshSession, policy: Policy) -> None:
+        try:
+            self._result = host_sections(session, policy)
+        except Exception as exc:  # noqa: BLE001 - the host keeps its report, without these
+            self._result = not_checked(f"probe error: {type(exc).__name__}: {exc}")
+
+    def result(self) -> list[SectionResult]:
+        self._thread.join()
+        return self._result
+
+
+def host_sections(session: SshSession, policy: Policy) -> list[SectionResult]:
+    """The network and signature sections, run on the host (or "not checked", with why)."""
+    try:
+        found = session.run(ASK_PYTHON, "").split()
+        if found != NO_PYTHON.split() and len(found) != 2:
+            return not_checked("python3 on the host did not answer")
+        if found == NO_PYTHON.split():
+            return not_checked(NO_PYTHON)
+        magic, version = found
+        if _version(version) < MIN_PYTHON:
+            return not_checked(f"python3 {version} on the host is older than "
+                               f"{'.'.join(map(str, MIN_PYTHON))}")
+        compiled = magic == importlib.util.MAGIC_NUMBER.hex()
+        text = session.run(RUN_PROBE, stdin_for(policy, compiled))
+    except HostFailure as exc:
+        return not_checked(f"the session broke during the network checks: {exc.message}")
+    try:
+        answer = json.loads(text)
+    except json.JSONDecodeError:
+        return not_checked("python3 on the host could not run the probe"
+                           + (f": {text.strip()[-300:]}" if text.strip() else ""))
+    return [_section(item, answer.get("python", version)) for item in answer.get("sections", [])]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
+
+
+def _section(item: dict[str, Any], python: str) -> SectionResult:
+    name = item.get("name", "network")
+    if "error" in item:
+        return not_checked(f"probe error on the host: {item['error']}", (name,))[0]
+    facts = item.get("facts")
+    if isinstance(facts, dict):
+        facts = {**facts, "run_on_host": {"python": python}}
+    return SectionResult(name, facts, [check_from_dict(c) for c in item.get("checks", [])])
+
+
+def not_checked(reason: str, names: tuple[str, ...] = SECTIONS) -> list[SectionResult]:
+    """One ``skipped`` check per section, saying why it was not checked on the host."""
+    return [SectionResult(name, {"not_checked": reason}, [CheckResult(
+        id=f"{name}.not_checked", category=name,
+        title=messages.text(f"fleet.not_checked.{name}"), status=Status.SKIPPED,
+        observed=reason, expected=messages.text("fleet.not_checked", "expected").en,
+        remedy=messages.text("fleet.not_checked", "remedy", reason=reason),
+        details={"reason": reason})]) for name in names]
+
