@@ -207,20 +207,22 @@ def host_sections(session: SshSession, policy: Policy) -> list[SectionResult]:
     except json.JSONDecodeError:
         return not_checked("python3 on the host could not run the probe"
                            + (f": {text.strip()[-300:]}" if text.strip() else ""))
-    return [_section(item, answer.get("python", version)) for item in answer.get("sections", [])]
+    on_host = {"python": answer.get("python", version), "seconds": answer.get("seconds"),
+               "compiled": compiled}
+    return [_section(item, on_host) for item in answer.get("sections", [])]
 
 
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
 
 
-def _section(item: dict[str, Any], python: str) -> SectionResult:
+def _section(item: dict[str, Any], on_host: dict[str, Any]) -> SectionResult:
     name = item.get("name", "network")
     if "error" in item:
         return not_checked(f"probe error on the host: {item['error']}", (name,))[0]
     facts = item.get("facts")
     if isinstance(facts, dict):
-        facts = {**facts, "run_on_host": {"python": python}}
+        facts = {**facts, "run_on_host": on_host}
     return SectionResult(name, facts, [check_from_dict(c) for c in item.get("checks", [])])
 
 
