@@ -7,6 +7,7 @@ import socket
 
 from checks.record import HostFacts
 from egov_probe.core.model import OsInfo
+from egov_probe.facts.system import linux_machine_identity
 
 
 def host_vars(host) -> dict:
@@ -37,7 +38,15 @@ def host_facts(host) -> HostFacts:
     offset = host.run("date +%:z").stdout.strip() or "+00:00"
     os_info = OsInfo(info.distribution or "", info.release or "", info.codename or "",
                      info.arch or "")
-    return HostFacts(host_name(host), _safe_address(host), os_info, offset)
+    identity = linux_machine_identity(lambda path: _file_text(host, path)).value
+    return HostFacts(host_name(host), _safe_address(host), os_info, offset,
+                     identity["machine_id"], identity["smbios_uuid"])
+
+
+def _file_text(host, path: str) -> str | None:
+    """A small file's text on the server, None when absent or unreadable."""
+    result = host.run(f"cat {path}")
+    return result.stdout if result.rc == 0 else None
 
 
 def _safe_address(host) -> str | None:

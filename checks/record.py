@@ -82,13 +82,16 @@ class HostFacts:
     address: str | None
     os: OsInfo | None
     utc_offset: str
+    machine_id: str | None = None  # /etc/machine-id (report schema 1.1)
+    smbios_uuid: str | None = None
 
 
 def build_report(facts: HostFacts, outcomes: list[CheckOutcome], started) -> Report:
     checks = [check_result(o) for o in outcomes]
     broken = any(c.status is Status.ERROR for c in checks)
     return Report(report_id=uuid.uuid4().hex, host=HostIdentity(facts.hostname, kind="server",
-                  address=facts.address, os=facts.os),
+                  address=facts.address, os=facts.os, machine_id=facts.machine_id,
+                  smbios_uuid=facts.smbios_uuid),
                   policy=policy_ref(), started_at=utc_text(started),
                   finished_at=utc_text(utc_now()),
                   utc_offset=facts.utc_offset, transport="testinfra",
