@@ -146,7 +146,9 @@ def test_an_unreachable_host_is_no_network_check(database, tmp_path):
     found = row(database, "xa-ma-thanh")
     assert "network" in found.not_checked
     assert found.status == "not_ready"  # the unreachable host blocks on its own item
-    assert {i.key for i in found.items} >= {"matrix.item.outcome", "matrix.item.missing.network"}
+    assert {i.key for i in found.items} >= {"matrix.item.outcome", "matrix.item.missing.network",
+                                            "fleet.connection"}  # its own remedy kept
+    assert found.cells["network"].trace == []
 
 
 def test_every_required_area_missing_is_listed(database, tmp_path):

@@ -233,8 +233,12 @@ def _area_cell(area: Area, hosts: list[StoredHost], items: dict[str, Item]) -> C
     checked = compliant = 0
     worst = "ok"
     for host in hosts:
-        checks = [c for c in host.checks if c.check_id not in NOT_AREA_CHECKS
-                  and (area.categories is None or c.category in area.categories)]
+        in_area = [c for c in host.checks
+                   if area.categories is None or c.category in area.categories]
+        for check in in_area:  # the host's own item (with its remedy), never the area's
+            if check.check_id in NOT_AREA_CHECKS:
+                _add_check_item(items, host, check)
+        checks = [c for c in in_area if c.check_id not in NOT_AREA_CHECKS]
         if not any(c.status != "skipped" for c in checks):
             trace += [Trace(host.hostname, host.report_id, c.check_id, c.status) for c in checks]
             continue
