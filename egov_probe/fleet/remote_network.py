@@ -111,10 +111,18 @@ ASK_PYTHON = (f"command -v python3 >/dev/null 2>&1 || {{ echo {shlex.quote(NO_PY
 RUN_PROBE = f"exec python3 -I -c {shlex.quote(BOOTSTRAP)}"
 
 
-@functools.lru_cache(maxsize=2)
+_BUNDLE_LOCK = threading.Lock()  # the hosts' threads ask at once: build each zip once
+
+
 def bundle(compiled: bool) -> bytes:
     """The zip of the probe's code sent to each host (built once per run and kind): sources,
     with the modules the host surely runs compiled when ``compiled``."""
+    with _BUNDLE_LOCK:
+        return _bundle(compiled)
+
+
+@functools.lru_cache(maxsize=2)
+def _bundle(compiled: bool) -> bytes:
     ready = _preloaded_files() if compiled else set()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
@@ -123,7 +131,7 @@ def bundle(compiled: bool) -> bytes:
                 inside = name.split("/", 1)[1]
                 if inside not in KEEP and any(inside.startswith(x) for x in left_out):
                     continue
-                if path in ready:
+                if path.resolve() in ready:
                     code = compile(path.read_bytes(), f"egov-probe/{name}", "exec")
                     archive.writestr(name + "c", marshal.dumps(code))
                 else:
