@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.report_io import read_report
+from egov_probe.core.report_file import read_report
 from tests.netns.hosts import Fleet, _command, leftovers
 from tests.servers.ca import TestCA
 from tests.servers.nginx import Nginx

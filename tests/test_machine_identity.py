@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from egov_probe.core.plan import load_plan
+from egov_probe.core.units import load_units_csv
 from egov_probe.matrix import MatrixFilter, load_unit_infos
 from egov_probe.matrix.service import matrix_from_store
-from egov_probe.plan import load_plan
 from egov_probe.render.matrix_files import write_matrix
 from egov_probe.store import import_paths, latest_hosts
-from egov_probe.units import load_units_csv
 from tests.test_store_factory import (DEFAULT_CHECKS, database, make_report,  # noqa: F401
                                       make_review, pg_server, store_target, write_report,
                                       write_review)

@@ -435,10 +435,16 @@ def test_a_read_only_postgresql_role_builds_the_matrix(pg_server, tmp_path, prob
     last = MIGRATIONS[-1]
     with psycopg.connect(url, autocommit=True) as admin:  # the store is behind: one migration
         admin.execute("DELETE FROM schema_migrations WHERE version = %s", (last.version,))
-        for statement in last.statements:
+        for statement in reversed(last.statements):  # undo it: tables, columns, indexes
             created = re.match(r"\s*CREATE TABLE (\w+)", statement)
+            added = re.match(r"\s*ALTER TABLE (\w+) ADD COLUMN (\w+)", statement)
+            indexed = re.match(r"\s*CREATE INDEX (\w+)", statement)
             if created:
                 admin.execute(f"DROP TABLE {created.group(1)} CASCADE")
+            elif added:
+                admin.execute(f"ALTER TABLE {added.group(1)} DROP COLUMN {added.group(2)}")
+            elif indexed:
+                admin.execute(f"DROP INDEX IF EXISTS {indexed.group(1)}")
     result = probe("matrix", "--store", reader_url, "--out", str(tmp_path / "m"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"lacks schema migrations {last.version}" in result.stderr

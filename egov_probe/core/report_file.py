@@ -107,7 +107,8 @@ def check_schema_version(data: dict, name: str, what: str, readable: tuple[str, 
         return
     newest, listed = readable[-1], ", ".join(readable)
     if isinstance(version, (int, float)) and not isinstance(version, bool):
-        problem = (f"expected the text \"{newest}\" (in quotes), found the number "
+        meant = next((v for v in readable if v in (str(version), f"{version}.0")), newest)
+        problem = (f"expected the text \"{meant}\" (in quotes), found the number "
                    f"{version}: a hand-edited file?")
     elif version is None:
         problem = f"missing: a {what} of egov-probe has schema_version \"{newest}\""
