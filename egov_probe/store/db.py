@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -95,6 +96,22 @@ def connect(target: str | Path | None = None) -> Database:
     return _open_sqlite(Path(target.removeprefix("sqlite:///")))
 
 
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switch the store to WAL once. SQLite may answer 'database is locked' at once, without
+    waiting its busy timeout, while another process opening the same new store switches it:
+    try again until the timeout (a store already in WAL is left as it is)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _open_sqlite(path: Path) -> Database:
     if path.parent and not path.parent.is_dir():
         raise InputError("the store's folder does not exist", path=str(path.parent),
@@ -102,7 +119,7 @@ def _open_sqlite(path: Path) -> Database:
     try:
         connection = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_S)
         connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-        connection.execute("PRAGMA journal_mode=WAL")
+        _use_wal(connection)
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA foreign_keys=ON")
     except sqlite3.OperationalError as exc:
