@@ -77,6 +77,44 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE reports ADD COLUMN smbios_uuid TEXT",
         "CREATE INDEX reports_machine ON reports (machine_id)",
     )),
+    # The collector (issue 16, docs/collector.md): enrollment tokens (hashed), probe keys, one
+    # row that revokes a whole unit, viewer accounts of the live page, and per report how it
+    # came (signature key, outbox depth the probe announced).
+    Migration(5, "collector: tokens, probe keys, unit revocations, viewers (issue 16)", (
+        """CREATE TABLE collector_tokens (
+            id {id_pk},
+            token_sha256 TEXT NOT NULL UNIQUE,
+            unit_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            uses_left INTEGER,
+            revoked_at TEXT,
+            note TEXT)""",
+        "CREATE INDEX collector_tokens_unit ON collector_tokens (unit_id)",
+        """CREATE TABLE probe_keys (
+            key_id TEXT PRIMARY KEY,
+            unit_id TEXT NOT NULL,
+            public_key TEXT NOT NULL UNIQUE,
+            hostname TEXT NOT NULL,
+            machine_id TEXT,
+            token_id BIGINT REFERENCES collector_tokens (id),
+            enrolled_at TEXT NOT NULL,
+            revoked_at TEXT,
+            last_seen_at TEXT,
+            outbox_waiting INTEGER)""",
+        "CREATE INDEX probe_keys_unit ON probe_keys (unit_id)",
+        """CREATE TABLE unit_revocations (
+            unit_id TEXT PRIMARY KEY,
+            revoked_at TEXT NOT NULL,
+            reason TEXT)""",
+        """CREATE TABLE viewers (
+            name TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            disabled_at TEXT)""",
+        "ALTER TABLE reports ADD COLUMN key_id TEXT",
+        "ALTER TABLE reports ADD COLUMN signature TEXT",
+    )),
 )
 
 

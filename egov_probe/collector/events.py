@@ -1,0 +1,54 @@
+"""The update bus: an upload publishes its unit's id; every open live page (server-sent
+events) gets it and redraws that unit's row. In process, on the app's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import AsyncIterator
+
+QUEUE_LIMIT = 1000  # pending updates per open page; a page that stops reading is dropped
+
+
+class UpdateBus:
+    """``publish`` from any thread of the app; ``subscribe`` from an async route."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def publish(self, unit_id: str) -> None:
+        """Tell every subscriber that ``unit_id`` changed. Safe from worker threads."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._deliver(unit_id)
+        else:
+            loop.call_soon_threadsafe(self._deliver, unit_id)
+
+    def _deliver(self, unit_id: str) -> None:
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(unit_id)
+            except asyncio.QueueFull:
+                self._queues.discard(queue)  # that page reloads when its stream ends
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue]:
+        """A queue of unit ids for as long as the caller keeps the context open."""
+        self._loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The app's loop (at startup), so a publish before any page opened is not lost."""
+        self._loop = loop
