@@ -41,8 +41,13 @@ def open_store(args: argparse.Namespace, migrate: bool = True):
         raise InputError(f"a password on the command line shows in the process list: remove it "
                          f"from {redact_url(args.store)} and use PGPASSWORD, ~/.pgpass or "
                          f"${STORE_ENV}", field="--store")
-    target = args.store or os.environ.get(STORE_ENV) or None
+    target = store_target(args)
     return open_database(target) if migrate else connect(target)
+
+
+def store_target(args: argparse.Namespace):
+    """The store named by ``--store``, else ``$EGOV_STORE``, else None (the default file)."""
+    return args.store or os.environ.get(STORE_ENV) or None
 
 
 def parse_formats(value: str, allowed: tuple[str, ...]) -> list[str]:

@@ -9,6 +9,8 @@ What happens to each document:
 - ``quarantined``: copied (a zip member: extracted) to the quarantine folder with
   ``<name>.reason.txt`` (see ``prepare``), or when its id is already stored with other content.
   The file given is never deleted, moved or modified; fix the copy and import it again.
+  A report signed on the probe (``<report>.json.sig`` beside it) is quarantined when altered
+  after signing, and one from an enrolled machine when unsigned (``signatures``).
 - ``skipped``: JSON that is not a report (see ``sources``) and files that are neither ``.json``
   nor ``.zip``: listed, left alone.
 
@@ -35,6 +37,7 @@ from ..core.clock import utc_now
 from .db import Database
 from .prepare import Prepared, Rejected, Rules, prepare_document
 from .quarantine import Quarantine
+from .signatures import KeyTable
 from .sources import BadArchive, BadItem, Skipped, Source, TooLarge, discover, origin_text
 from .writer import DUPLICATE, IMPORTED, store_batch
 
@@ -61,7 +64,7 @@ def import_paths(database: Database, paths: Iterable[Path], unit_ids: Iterable[s
     """
     paths = [Path(p) for p in paths]
     quarantine = Quarantine(Path(quarantine_dir))
-    rules = Rules(frozenset(unit_ids), now or utc_now())
+    rules = Rules(frozenset(unit_ids), now or utc_now(), KeyTable.load(database))
     skipped = Skipped([], [])
     items = list(discover(paths, skip=quarantine.folder, skipped=skipped))
     summary = ImportSummary(ignored=[origin_text(p) for p in skipped.other],
@@ -124,7 +127,7 @@ def _prepare_item(item: Source, rules: Rules) -> Prepared | str:
     try:
         if isinstance(item, (BadArchive, BadItem)):
             return item.reason
-        return prepare_document(item.read(), item.origin, rules)
+        return prepare_document(item.read(), item.origin, rules, item.read_sidecar())
     except (Rejected, TooLarge) as exc:
         return str(exc)
     except OSError as exc:

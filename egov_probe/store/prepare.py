@@ -20,6 +20,7 @@ from ..core.errors import InputError
 from ..core.report_file import (check_object, check_report, check_schema_version, check_time,
                                 check_unit)
 from ..core.yamlsource import DOCUMENT_LIMITS, parse_json_bytes
+from .signatures import KeyTable, checked_signature
 from .validation import mailbox_review_problems, mailbox_review_schema, report_problems
 
 MAILBOX_KIND = "mailbox_review"
@@ -35,6 +36,7 @@ class Rules:
 
     unit_ids: frozenset[str]
     now: dt.datetime
+    keys: KeyTable = KeyTable()  # the store's probe keys (import checks .sig sidecars)
 
     @functools.cached_property
     def now_text(self) -> str:
@@ -50,6 +52,8 @@ class Prepared:
     digest: str
     row: tuple
     check_rows: tuple[tuple, ...] = ()
+    key_id: Optional[str] = None  # a report signed by a key the store knows, verified
+    signature: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -62,13 +66,15 @@ class Document:
     origin: str
 
 
-def prepare_document(raw: bytes, origin: str, rules: Rules) -> Prepared:
-    """Parse and judge one document; raises Rejected with the reason."""
+def prepare_document(raw: bytes, origin: str, rules: Rules,
+                     sidecar: Optional[bytes] = None) -> Prepared:
+    """Parse and judge one document; raises Rejected with the reason. ``sidecar``: the
+    content of the report's ``.sig`` file, if it has one (see ``signatures``)."""
     try:
         document = parse_json(raw, origin)
         if document.data.get("kind") == MAILBOX_KIND:
             return _prepare_review(document, rules)
-        return _prepare_report(document, rules)
+        return _prepare_report(document, rules, raw, sidecar)
     except InputError as exc:
         raise Rejected(exc.detail()) from exc
 
@@ -85,17 +91,20 @@ def canonical_form(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _prepare_report(document: Document, rules: Rules) -> Prepared:
+def _prepare_report(document: Document, rules: Rules, raw: bytes,
+                    sidecar: Optional[bytes]) -> Prepared:
     data = document.data
     check_report(data, document.origin, now=rules.now, unit_ids=rules.unit_ids,
                  problems=report_problems)
     host = data["host"]
+    key_id, signature = checked_signature(raw, host, sidecar, rules.keys,
+                                          document.origin) or (None, None)
     row = (data["report_id"], document.digest, data["schema_version"], host["kind"],
            host["hostname"], host["unit_id"], host["officer"], data["started_at"], data["outcome"],
            data["summary"]["readiness"], document.origin, rules.now_text,
            _lower(host.get("machine_id")), _lower(host.get("smbios_uuid")), document.text)
     return Prepared("reports", data["report_id"], document.digest, row,
-                    tuple(_check_row(check) for check in data["checks"]))
+                    tuple(_check_row(check) for check in data["checks"]), key_id, signature)
 
 
 def _lower(value: Optional[str]) -> Optional[str]:

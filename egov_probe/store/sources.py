@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional, Union
 
 from ..core.errors import InputError
+from ..core.signing import SIDECAR_SUFFIX
 from ..core.yamlsource import DOCUMENT_LIMITS, size_text
 
 DOCUMENT_SUFFIX = ".json"
+SIGNED_SUFFIX = DOCUMENT_SUFFIX + SIDECAR_SUFFIX  # x.json.sig: x.json's signature
+_SIDECAR_LIMIT = 64 * 1024  # a sidecar is a few hundred bytes (core/signing refuses more)
 ARCHIVE_SUFFIX = ".zip"
 MAX_DOCUMENT_BYTES = DOCUMENT_LIMITS.max_bytes
 MAX_ZIP_BYTES = 512 * 1024 * 1024
@@ -58,6 +61,22 @@ class SourceDocument:
             raise TooLarge(f"larger than the limit of {size_text(MAX_DOCUMENT_BYTES)} per "
                            f"report")
         return raw
+
+    def read_sidecar(self) -> Optional[bytes]:
+        """The content of the document's ``.sig`` file beside it (in the same zip), if any."""
+        if self.member is None:
+            sidecar = Path(str(self.path) + SIDECAR_SUFFIX)
+            if not sidecar.is_file():
+                return None
+            with open(sidecar, "rb") as handle:
+                return handle.read(_SIDECAR_LIMIT)
+        with zipfile.ZipFile(self.path) as archive:
+            try:
+                info = archive.getinfo(self.member + SIDECAR_SUFFIX)
+            except KeyError:
+                return None
+            with archive.open(info) as handle:
+                return handle.read(_SIDECAR_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -121,12 +140,20 @@ def discover(paths: Iterable[Path], skip: Optional[Path] = None,
             if skip is not None and _inside(file, skip):
                 continue
             suffix = file.suffix.lower()
+            if is_paired_sidecar(file):
+                continue  # read with its report
             if suffix == ARCHIVE_SUFFIX:
                 yield from _archive_items(file, skipped)
             elif suffix == DOCUMENT_SUFFIX or named:
                 yield from _file_item(file, named, skipped)
             else:
                 skipped.other.append(file)
+
+
+def is_paired_sidecar(file: Path) -> bool:
+    """``x.json.sig`` with ``x.json`` beside it: the report's signature, not a document."""
+    return file.name.lower().endswith(SIGNED_SUFFIX) and \
+        Path(str(file)[:-len(SIDECAR_SUFFIX)]).is_file()
 
 
 def _file_item(file: Path, named: bool, skipped: Skipped) -> Iterator[Source]:

@@ -25,6 +25,7 @@ _COLUMNS = {
     "mailbox_reviews": ("review_id", "content_sha256", "unit_id", "generated_at", "officers",
                         "working_mailbox", "source", "imported_at", "document"),
 }
+_SIGNATURE_COLUMNS = ("key_id", "signature")  # reports only: who signed it, if verified
 _CHECK_COLUMNS = ("report_pk", "check_id", "category", "status", "title_vi", "title_en",
                   "remedy_vi", "remedy_en")
 IMPORTED, DUPLICATE = "imported", "duplicate"
@@ -36,6 +37,11 @@ class _Known:
 
     digests: set[str] = field(default_factory=set)
     documents: dict[str, str | None] = field(default_factory=dict)  # id: text (None: not loaded)
+
+
+def column(document: Prepared, name: str):
+    """One column of a prepared document's row (``unit_id``, ``hostname``...)."""
+    return document.row[_COLUMNS[document.table].index(name)]
 
 
 def store_batch(database: Database, documents: Sequence[Prepared]) -> list[str]:
@@ -89,11 +95,11 @@ def _verdict(database: Database, document: Prepared, known: _Known) -> str:
 def _insert(database: Database, table: str, documents: list[Prepared]) -> None:
     if not documents:
         return
-    columns = _COLUMNS[table]
-    database.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
-                         f"VALUES ({', '.join('?' * len(columns))})", [d.row for d in documents])
     if table != "reports":
+        _insert_rows(database, table, _COLUMNS[table], [d.row for d in documents])
         return
+    _insert_rows(database, table, _COLUMNS[table] + _SIGNATURE_COLUMNS,
+                 [(*d.row, d.key_id, d.signature) for d in documents])
     marks = ", ".join("?" * len(documents))
     ids = dict(database.query(f"SELECT report_id, id FROM reports WHERE report_id IN ({marks})",
                               [d.doc_id for d in documents]))
@@ -101,3 +107,9 @@ def _insert(database: Database, table: str, documents: list[Prepared]) -> None:
         f"INSERT INTO checks ({', '.join(_CHECK_COLUMNS)}) "
         f"VALUES ({', '.join('?' * len(_CHECK_COLUMNS))})",
         [(ids[d.doc_id], *row) for d in documents for row in d.check_rows])
+
+
+def _insert_rows(database: Database, table: str, columns: tuple[str, ...],
+                 rows: list[tuple]) -> None:
+    database.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                         f"VALUES ({', '.join('?' * len(columns))})", rows)
