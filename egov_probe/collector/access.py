@@ -61,9 +61,11 @@ class TokenInfo:
     keys: int  # probes enrolled with it
 
     def state(self, now: dt.datetime, revoked_units: frozenset[str]) -> str:
-        """``active``, or why it no longer works (the words of the enrollment's 401)."""
-        return _token_problem(self.expires_at, self.uses_left, self.revoked_at,
-                              self.unit_id in revoked_units, now) or "active"
+        """``active``, or why it no longer works: ``expired``, ``used_up``, ``revoked``,
+        ``unit_revoked`` (the enrollment's 401 without ``token_``)."""
+        problem = _token_problem(self.expires_at, self.uses_left, self.revoked_at,
+                                 self.unit_id in revoked_units, now)
+        return problem.removeprefix("token_") if problem else "active"
 
 
 @dataclass(frozen=True)
