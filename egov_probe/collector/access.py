@@ -69,7 +69,7 @@ class TokenInfo:
 
 
 @dataclass(frozen=True)
-class Enrollment:
+class EnrollmentRequest:
     """What a probe sends to ``POST /v1/enroll`` (checked: see ``api``)."""
 
     token: str
@@ -132,6 +132,16 @@ def revoke_token(database: Database, token_id: int, now: dt.datetime) -> bool:
     return bool(found)
 
 
+def revoke_key(database: Database, key_id: str, now: dt.datetime) -> bool:
+    """One probe's key (a stolen or cloned machine); False when there is no such key."""
+    with database.transaction():
+        found = find_key(database, key_id)
+        if found is not None and found.revoked_at is None:
+            database.execute("UPDATE probe_keys SET revoked_at = ? WHERE key_id = ?",
+                             (utc_text(now), key_id))
+    return found is not None
+
+
 def revoke_unit(database: Database, unit_id: str, now: dt.datetime,
                 reason: Optional[str] = None) -> bool:
     """False when the unit was revoked already."""
@@ -150,7 +160,7 @@ def restore_unit(database: Database, unit_id: str) -> bool:
                                 (unit_id,)).rowcount > 0
 
 
-def enroll(database: Database, request: Enrollment, now: dt.datetime) -> ProbeKey:
+def enroll(database: Database, request: EnrollmentRequest, now: dt.datetime) -> ProbeKey:
     """Record the probe's key for the token's unit; AccessDenied (401, 409) otherwise."""
     key_id = key_id_of(request.public_key)
     with database.transaction():

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 
 
 @dataclass(frozen=True)
-class Answer:
+class ApiAnswer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
@@ -21,8 +21,8 @@ class Answer:
 
 
 def error(status: int, word: str, detail: Optional[str] = None,
-          retry_after: Optional[int] = None) -> Answer:
+          retry_after: Optional[int] = None) -> ApiAnswer:
     """``{"error": word}`` (and ``detail``); ``retry_after`` seconds for 429 and 503."""
     body = {"error": word} if detail is None else {"error": word, "detail": detail}
     headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-    return Answer(status, body, headers)
+    return ApiAnswer(status, body, headers)

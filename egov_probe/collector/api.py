@@ -22,12 +22,12 @@ from ..core.clock import utc_now
 from ..core.errors import InputError
 from ..core.signing import key_id_of
 from ..store import Database
-from .access import AccessDenied, Enrollment, enroll
-from .answers import Answer, error
+from .access import AccessDenied, EnrollmentRequest, enroll
+from .answers import ApiAnswer, error
 from .body import BodyRefused, check_declared, read_limited
 from .context import CollectorContext
 from .limits import RateLimiter, StoreGate
-from .reports import Upload, store_upload
+from .reports import UploadedReport, store_upload
 from .workers import StoreWorkers
 
 LOG = logging.getLogger("egov_probe.collector")
@@ -35,7 +35,7 @@ ENROLL_LIMIT = 16 * 1024  # bytes: an enrollment is a few hundred
 _KEY_ID = re.compile(r"^[0-9a-f]{32}$")
 _REPORT_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 _OUTBOX_MAX = 10 ** 6
-Job = Callable[[Database], Answer]
+Job = Callable[[Database], ApiAnswer]
 
 
 class ProbeApi:
@@ -71,7 +71,7 @@ class ProbeApi:
         return await self._handle(request, f"key:{key_id}", self.ctx.max_report_bytes, make_job)
 
     async def _handle(self, request: Request, rate_key: str, limit: int,
-                      make_job: Callable[[bytes], Job | Answer]) -> Response:
+                      make_job: Callable[[bytes], Job | ApiAnswer]) -> Response:
         wait = self.rate.retry_after(rate_key)
         if wait is not None:
             return error(429, "rate_limited", retry_after=wait).response()
@@ -83,12 +83,12 @@ class ProbeApi:
             word = "too_large" if exc.status == 413 else "invalid"
             return error(exc.status, word, exc.detail).response()
         job = make_job(body)
-        answer = job if isinstance(job, Answer) else await self._in_store(job)
+        answer = job if isinstance(job, ApiAnswer) else await self._in_store(job)
         if answer.unit_id is not None:
             self.ctx.bus.publish(answer.unit_id)
         return answer.response()
 
-    async def _in_store(self, job: Job) -> Answer:
+    async def _in_store(self, job: Job) -> ApiAnswer:
         if not self.gate.try_enter():
             return error(503, "busy", retry_after=self.ctx.limits.busy_retry_after)
         try:
@@ -99,7 +99,7 @@ class ProbeApi:
         finally:
             self.gate.leave()
 
-    def _enroll_job(self, body: bytes) -> Job | Answer:
+    def _enroll_job(self, body: bytes) -> Job | ApiAnswer:
         try:
             enrollment = parse_enrollment(body)
         except InputError as exc:
@@ -108,23 +108,23 @@ class ProbeApi:
 
     def _upload_job(self, report_id: str, key_id: str, signature: str,
                     outbox: Optional[int], body: bytes) -> Job:
-        upload = Upload(report_id, key_id, signature, body, outbox)
+        upload = UploadedReport(report_id, key_id, signature, body, outbox)
         return functools.partial(store_upload, self.ctx, upload)
 
 
-def _store_enrollment(ctx: CollectorContext, enrollment: Enrollment,
-                      database: Database) -> Answer:
+def _store_enrollment(ctx: CollectorContext, enrollment: EnrollmentRequest,
+                      database: Database) -> ApiAnswer:
     try:
         key = enroll(database, enrollment, utc_now())
     except AccessDenied as exc:
         return error(exc.status, exc.error)
     except database.document_errors:  # the same key enrolled by another request just now
         return error(409, "key_already_enrolled")
-    return Answer(201, {"key_id": key.key_id, "unit_id": key.unit_id,
+    return ApiAnswer(201, {"key_id": key.key_id, "unit_id": key.unit_id,
                         "unit_name": ctx.unit_name(key.unit_id)})
 
 
-def parse_enrollment(body: bytes) -> Enrollment:
+def parse_enrollment(body: bytes) -> EnrollmentRequest:
     """The enrollment's JSON, checked field by field (InputError names the field)."""
     try:
         data = json.loads(body)
@@ -138,7 +138,7 @@ def parse_enrollment(body: bytes) -> Enrollment:
     machine_id = data.get("machine_id")
     if machine_id is not None:
         machine_id = _text(data, "machine_id", 200).lower()
-    return Enrollment(token, public_key, _text(data, "hostname", 255), machine_id)
+    return EnrollmentRequest(token, public_key, _text(data, "hostname", 255), machine_id)
 
 
 def _text(data: dict, name: str, longest: int) -> str:

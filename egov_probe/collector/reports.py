@@ -17,12 +17,12 @@ from ..store import Database
 from ..store.prepare import Prepared, Rejected, Rules, prepare_document
 from ..store.writer import DUPLICATE, IMPORTED, column, store_batch
 from .access import AccessDenied, record_upload, upload_key
-from .answers import Answer, error
+from .answers import ApiAnswer, error
 from .context import CollectorContext
 
 
 @dataclass(frozen=True)
-class Upload:
+class UploadedReport:
     """One PUT: the URL's report id, the signature headers, the body (uncompressed)."""
 
     report_id: str
@@ -37,7 +37,7 @@ class Upload:
         return f"upload:{self.key_id}"
 
 
-def store_upload(ctx: CollectorContext, upload: Upload, database: Database) -> Answer:
+def store_upload(ctx: CollectorContext, upload: UploadedReport, database: Database) -> ApiAnswer:
     """The answer to the upload; the report is committed when it says so."""
     try:
         key = upload_key(database, upload.key_id)
@@ -47,7 +47,7 @@ def store_upload(ctx: CollectorContext, upload: Upload, database: Database) -> A
     if not signature_verifies(key.public_key, upload.body, signature):
         return error(401, "bad_signature")
     prepared = _prepared(ctx, upload)
-    if isinstance(prepared, Answer):
+    if isinstance(prepared, ApiAnswer):
         return prepared
     if column(prepared, "unit_id") != key.unit_id:
         return error(403, "wrong_unit")
@@ -59,7 +59,7 @@ def store_upload(ctx: CollectorContext, upload: Upload, database: Database) -> A
     return _verdict_answer(verdict, key.unit_id)
 
 
-def _prepared(ctx: CollectorContext, upload: Upload) -> Prepared | Answer:
+def _prepared(ctx: CollectorContext, upload: UploadedReport) -> Prepared | ApiAnswer:
     try:
         prepared = prepare_document(upload.body, upload.origin, Rules(ctx.unit_ids(), utc_now()))
     except Rejected as exc:
@@ -72,9 +72,9 @@ def _prepared(ctx: CollectorContext, upload: Upload) -> Prepared | Answer:
     return prepared
 
 
-def _verdict_answer(verdict: str, unit_id: str) -> Answer:
+def _verdict_answer(verdict: str, unit_id: str) -> ApiAnswer:
     if verdict == IMPORTED:
-        return Answer(201, {"status": "imported"}, unit_id=unit_id)
+        return ApiAnswer(201, {"status": "imported"}, unit_id=unit_id)
     if verdict == DUPLICATE:
-        return Answer(200, {"status": "duplicate"}, unit_id=unit_id)
-    return Answer(409, {"error": "conflict", "detail": verdict}, unit_id=unit_id)
+        return ApiAnswer(200, {"status": "duplicate"}, unit_id=unit_id)
+    return ApiAnswer(409, {"error": "conflict", "detail": verdict}, unit_id=unit_id)

@@ -1,5 +1,5 @@
 """``egov-probe token create|list|revoke|restore``: enrollment tokens of the collector
-(docs/collector.md, "Enrollment"). A token is printed once, when made; the store keeps only
+(docs/collector.md, "EnrollmentRequest"). A token is printed once, when made; the store keeps only
 its SHA-256."""
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which = revoke.add_mutually_exclusive_group(required=True)
     which.add_argument("token_id", nargs="?", type=int, metavar="ID", help="mã số / token id")
     which.add_argument("--unit", metavar="UNIT_ID", help="cả đơn vị / the whole unit")
+    which.add_argument("--key", metavar="KEY_ID", help="khóa của một máy / one probe's key "
+                                                       "(a stolen or cloned machine)")
     revoke.add_argument("--reason", help="lý do / why (unit revocation)")
     restore = actions.add_parser("restore", help="khôi phục đơn vị / undo a unit's revocation")
     restore.add_argument("--unit", required=True, metavar="UNIT_ID")
@@ -95,8 +97,14 @@ def _list(args: argparse.Namespace, database, now) -> int:
 
 
 def _revoke(args: argparse.Namespace, database, now) -> int:
-    from ..collector.access import revoke_token, revoke_unit
+    from ..collector.access import revoke_key, revoke_token, revoke_unit
 
+    if args.key is not None:
+        if not revoke_key(database, args.key.strip().lower(), now):
+            print(f"egov-probe: không có khóa / no key {args.key}", file=sys.stderr)
+            return EXIT_INPUT
+        print(f"Khóa / key {args.key}: đã thu hồi / revoked")
+        return EXIT_READY
     if args.unit is not None:
         unit_id = known_unit(args)
         done = revoke_unit(database, unit_id, now, args.reason)

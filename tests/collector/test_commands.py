@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import signal
@@ -9,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from egov_probe.core.signing import generate_private_key
+from egov_probe.collector.access import EnrollmentRequest, enroll
+from egov_probe.core.signing import generate_private_key, public_key_text
+from egov_probe.store import open_database
 from tests.collector.conftest import (RunningCollector, enroll_request, issue_certificate,
                                       make_context, report_bytes, upload, TestProbe)
 from tests.conftest import run_probe
@@ -98,3 +101,20 @@ def test_serve_takes_an_enrollment_and_an_upload_over_tls(tmp_path):
     assert f"https://127.0.0.1:{port}" in output
     secret = tmp_path / "egov-collector.secret"
     assert secret.stat().st_mode & 0o777 == 0o600
+
+
+def test_one_probes_key_is_revoked(tmp_path):
+    store = tmp_path / "store.sqlite"
+    token = token_create(store)
+    database = open_database(store)
+    try:
+        key = enroll(database, EnrollmentRequest(token, public_key_text(generate_private_key()), "ws1",
+                                          "m-1"), dt.datetime.now(dt.timezone.utc))
+    finally:
+        database.close()
+    revoked = run_probe("token", "revoke", "--key", key.key_id, "--store", str(store))
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    unknown = run_probe("token", "revoke", "--key", "0" * 32, "--store", str(store))
+    assert unknown.returncode == 2 and "no key" in unknown.stderr
+    listed = run_probe("token", "list", "--store", str(store)).stdout
+    assert f"1\t{UNIT}\tactive\t-\t1\t" in listed  # the token still works for other machines

@@ -7,7 +7,7 @@ import datetime as dt
 import zipfile
 from pathlib import Path
 
-from egov_probe.collector.access import Enrollment, create_token, enroll, revoke_unit
+from egov_probe.collector.access import EnrollmentRequest, create_token, enroll, revoke_unit
 from egov_probe.core.signing import (generate_private_key, public_key_text, sidecar_path,
                                      sign_report)
 from egov_probe.store import import_paths
@@ -21,7 +21,7 @@ NOW = dt.datetime.now(dt.timezone.utc)
 def enrolled_key(database, unit_id: str = UNIT, machine_id: str = "m-1"):  # noqa: F811
     key = generate_private_key()
     token = create_token(database, unit_id, NOW).token
-    enroll(database, Enrollment(token, public_key_text(key), "ws1", machine_id), NOW)
+    enroll(database, EnrollmentRequest(token, public_key_text(key), "ws1", machine_id), NOW)
     return key
 
 
