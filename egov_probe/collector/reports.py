@@ -51,12 +51,19 @@ def store_upload(ctx: CollectorContext, upload: UploadedReport, database: Databa
         return prepared
     if column(prepared, "unit_id") != key.unit_id:
         return error(403, "wrong_unit")
-    now = utc_now()
-    with database.transaction():
-        [verdict] = store_batch(database, [replace(prepared, key_id=key.key_id,
-                                                   signature=upload.signature)])
-        record_upload(database, key.key_id, now, upload.outbox_waiting)
+    signed = replace(prepared, key_id=key.key_id, signature=upload.signature)
+    try:
+        verdict = _store(database, signed, upload)
+    except database.document_errors:  # the same report stored by another request just now
+        verdict = _store(database, signed, upload)  # now a duplicate (or a conflict)
     return _verdict_answer(verdict, key.unit_id)
+
+
+def _store(database: Database, prepared: Prepared, upload: UploadedReport) -> str:
+    with database.transaction():
+        [verdict] = store_batch(database, [prepared])
+        record_upload(database, upload.key_id, utc_now(), upload.outbox_waiting)
+    return verdict
 
 
 def _prepared(ctx: CollectorContext, upload: UploadedReport) -> Prepared | ApiAnswer:

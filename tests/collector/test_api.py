@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from egov_probe.collector.access import revoke_token, revoke_unit, token_hash
 from egov_probe.core.signing import generate_private_key
@@ -146,3 +147,12 @@ def test_the_body_may_be_gzip_or_identity_and_nothing_else(collector):
     headers["Content-Encoding"] = "gzip"
     truncated = gzip.compress(raw)[:-20]
     assert collector.request("PUT", f"/v1/reports/{report_id}", truncated, headers).status == 400
+
+
+def test_the_same_report_sent_at_once_by_many_connections_is_stored_once(collector):
+    probe = enroll_probe(collector, UNIT, "m-1")
+    raw = report_bytes(make_report(unit_id=UNIT))
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(lambda _: upload(collector, probe, raw).status, range(8)))
+    assert statuses == [200] * 7 + [201]
+    assert stored(collector, "SELECT COUNT(*) FROM reports") == [(1,)]
