@@ -103,9 +103,13 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..collector.app import build_app
+    from ..core.errors import InputError
 
     host, port = parse_listen(args.listen)
     check_transport(args, host)
+    if args.max_report_bytes is not None and args.max_report_bytes < 1024:
+        raise InputError(f"expected at least 1024 bytes, found {args.max_report_bytes}",
+                         field="--max-report-bytes")
     ctx, location = build_context(args)
     tls = args.certfile is not None
     config = uvicorn.Config(build_app(ctx), host=host, port=port, lifespan="on",
