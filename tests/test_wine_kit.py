@@ -130,3 +130,24 @@ def test_the_kit_command_names_a_missing_interpreter_zip(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "python-3.11.9-embed-amd64.zip: no such file" in result.stderr
     assert not (tmp_path / "out" / "egov-probe-win64.zip").exists()
+
+
+@pytest.mark.wine
+def test_the_kit_signs_its_report_when_the_unit_is_enrolled(kit_bed, tmp_path: Path) -> None:
+    """cryptography's win_amd64 wheel is in the kit: an audit on Windows writes the
+    ``.json.sig`` beside its report with the unit's identity (in %ProgramData%). Wine 8 lacks
+    Windows 10's bcryptprimitives.dll, which the wheel's Rust code imports: the test prefix
+    gets a shim (tests/wine/shims.py)."""
+    from egov_probe.core.signing import parse_signature, sidecar_path, signature_verifies
+    from tests.upload.support import make_identity
+    from tests.wine.shims import plant_bcryptprimitives
+
+    plant_bcryptprimitives(kit_bed, tmp_path / "shim")
+    identity = make_identity(kit_bed.host_path(r"C:\ProgramData\egov-probe\identity"), UNIT,
+                             machine_id=None)
+    result = offline(kit_bed, KIT + r"\egov-probe.cmd", "audit", "--unit", UNIT, "--officer",
+                     OFFICER, "--out", r"C:\USB\ky-so")
+    assert result.returncode in (0, 1), result.stdout[-2000:] + result.stderr[-2000:]
+    (report_path,) = sorted(kit_bed.host_path(r"C:\USB\ky-so").glob("*.json"))
+    signature = parse_signature(sidecar_path(report_path).read_bytes(), "sig")
+    assert signature_verifies(identity.record.public_key, report_path.read_bytes(), signature)

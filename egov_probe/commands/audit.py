@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 from .common import DEFAULT_OUT, EXIT_NOT_READY, EXIT_READY, add_unit_source_args, load_units
+from .upload_options import add_upload_args
 
 NAME = "audit"
 HELP = "khảo sát máy này / audit this machine (exit 0 ready, 1 not ready, 2 input error)"
@@ -33,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ask-password", action="store_true",
                         help="hỏi mật khẩu hòm thư / prompt for the mailbox password")
     add_unit_source_args(parser)
+    parser.add_argument("--upload", action="store_true",
+                        help="gửi báo cáo lên máy chủ thu thập / also upload the report (the "
+                             "unit must be enrolled: egov-probe enroll); the exit code stays "
+                             "the readiness")
+    add_upload_args(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,12 +54,37 @@ def run(args: argparse.Namespace) -> int:
                          unit_id=unit.unit_id if unit else None)
     report = run_audit(policy, unit=unit, officer=officer, sections=_sections(args, policy))
     path = write_report_atomic(report, args.out)
+    _sign_and_upload(args, path)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         sys.stdout.write(render_summary(report, args.lang, str(path),
                                         unit.name_vi if unit else None))
     return EXIT_NOT_READY if report.readiness() == "not_ready" else EXIT_READY
+
+
+def _sign_and_upload(args: argparse.Namespace, path: Path) -> None:
+    """The ``.sig`` beside the report when its unit has an identity here; with ``--upload``
+    the report is queued and sent. Upload trouble is said on stderr, never changes the exit
+    code (that is the machine's readiness)."""
+    from .upload_options import (identities, open_outbox, queue_report, send_outbox,
+                                 sign_beside, warn_insecure)
+
+    if args.upload:
+        warn_insecure(args)
+    try:
+        ids = identities(args)
+        sign_beside(path, ids)
+        if args.upload:
+            outbox = open_outbox(args)
+            queue_report(path, ids, outbox)
+            code = send_outbox(args, ids, outbox)
+            if code:
+                print(f"egov-probe: báo cáo chưa gửi hết, còn trong hàng đợi / not everything "
+                      f"was sent; the report waits in {outbox.folder} (egov-probe upload)",
+                      file=sys.stderr)
+    except (InputError, OSError) as exc:
+        print(f"egov-probe: chưa gửi được / not uploaded: {exc}", file=sys.stderr)
 
 
 def _sections(args: argparse.Namespace, policy) -> list:

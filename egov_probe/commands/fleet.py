@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 from .common import DEFAULT_OUT, EXIT_NOT_READY, EXIT_READY
+from .upload_options import add_upload_args
 
 EXIT_INTERRUPTED = 130
 PASSWORD_ENV = "EGOV_FLEET_PASSWORD"
@@ -65,6 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
              "DIR/collector.sh)")
     add("--from-evidence", type=Path, metavar="DIR",
         help="judge collector outputs that Ansible fetched (DIR/<host>.out) instead of connecting")
+    add("--upload", action="store_true",
+        help="gửi báo cáo lên máy chủ thu thập / queue each report written, signed with its "
+             "unit's identity on this machine, and send them (egov-probe enroll per unit)")
+    add_upload_args(parser)
 
 
 def _since(text: str) -> dt.datetime:
@@ -107,7 +112,33 @@ def run(args: argparse.Namespace) -> int:
         result = import_evidence(targets, settings, progress, args.from_evidence)
     else:
         result = run_fleet(targets, settings, progress)
-    return _print_result(result, args.lang)
+    code = _print_result(result, args.lang)
+    if args.upload and not result.interrupted:
+        _upload(args, result)
+    return code
+
+
+def _upload(args: argparse.Namespace, result) -> None:
+    """Queue each report written with its unit's identity, then send; a host whose unit has
+    no identity here is named, not dropped silently. The exit code stays the readiness."""
+    from .upload_options import (identities, open_outbox, queue_report, send_outbox,
+                                 warn_insecure)
+
+    warn_insecure(args)
+    ids = identities(args)
+    outbox = open_outbox(args)
+    for name in sorted(result.reports):
+        try:
+            queue_report(result.reports[name], ids, outbox)
+        except (InputError, OSError) as exc:
+            print(f"egov-probe: {name}: không đưa vào hàng đợi / not queued: {exc}",
+                  file=sys.stderr)
+    try:
+        if send_outbox(args, ids, outbox):
+            print(f"egov-probe: còn báo cáo chờ gửi / reports still wait in {outbox.folder} "
+                  f"(egov-probe upload)", file=sys.stderr)
+    except (InputError, OSError) as exc:
+        print(f"egov-probe: chưa gửi được / not uploaded: {exc}", file=sys.stderr)
 
 
 def _warn_unverified_winrm(targets, transport) -> None:

