@@ -1,7 +1,8 @@
 """The probe's side against the real collector (``collector/app.py`` on uvicorn with TLS from a
 test CA, tests/collector/conftest.py): ``enroll``, ``upload`` 201 then 200, a 409 into
-``rejected/``, 401s kept, a certificate from another CA refused. SQLite here; the API's own
-tests run PostgreSQL too."""
+``rejected/``, 401s kept (exit 3 only by the rule), a certificate from another CA refused, and
+a stick report of an enrolled machine signed, imported and counted once. SQLite here; the
+API's own tests run PostgreSQL too."""
 
 from __future__ import annotations
 
@@ -133,3 +134,51 @@ def test_a_certificate_from_another_ca_is_refused(collector, enrolled, tmp_path,
                  str(other.root.cert)])
     assert code == 1 and "did not verify" in capsys.readouterr().err
     assert _stored(collector) == 0 and len(Outbox(tmp_path / "outbox").pending()) == 1
+
+
+def test_a_revoked_key_asks_to_enroll_again_only_after_ten_minutes(collector, enrolled,
+                                                                    tmp_path, capsys):
+    """``token revoke --key``: refused as key_revoked; exit 3 only on the third refusal at
+    least 10 minutes after the first (the earlier ones planted in the outbox's state, as two
+    earlier runs would have left them), and the identity stays."""
+    from egov_probe.collector.access import revoke_key
+
+    identity = load_identity(enrolled, UNIT, this_machine_id())
+    database = collector.database()
+    try:
+        revoke_key(database, identity.key_id, dt.datetime.now(dt.timezone.utc))
+    finally:
+        database.close()
+    path = _report(tmp_path / "reports")
+    assert main(["upload", str(path), "--identity", str(enrolled)]) == 1
+    assert "key_revoked" in capsys.readouterr().err
+    state_path = tmp_path / "outbox" / "state.json"
+    state = json.loads(state_path.read_text())
+    first = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=11)
+    state["refusals"][identity.key_id].update(count=2, first_at=first.isoformat())
+    state_path.write_text(json.dumps(state))
+    assert main(["upload", "--identity", str(enrolled)]) == 3
+    assert "enroll again" in capsys.readouterr().err
+    assert (enrolled / f"{UNIT}.key").exists() and len(Outbox(tmp_path / "outbox").pending()) == 1
+
+
+def test_a_stick_report_of_an_enrolled_machine_is_signed_imported_and_counted_once(
+        collector, enrolled, tmp_path, capsys):
+    out = tmp_path / "stick"
+    assert main(["audit", "--unit", UNIT, "--out", str(out), "--identity", str(enrolled)]) \
+        in (0, 1)
+    (report,) = out.glob("*.json")
+    assert (out / f"{report.name}.sig").exists()
+    assert main(["import", "--store", str(tmp_path / "store.sqlite"), str(out)]) == 0
+    assert _stored(collector) == 1
+    # the same report by network too: the server has it already (200), it counts once
+    assert main(["upload", str(report), "--identity", str(enrolled)]) == 0
+    assert _stored(collector) == 1
+    # without its signature, a report of this enrolled machine is refused at import
+    unsigned = tmp_path / "unsigned"
+    assert main(["audit", "--unit", UNIT, "--out", str(unsigned), "--identity",
+                 str(tmp_path / "elsewhere")]) in (0, 1)
+    capsys.readouterr()
+    main(["import", "--store", str(tmp_path / "store.sqlite"), str(unsigned)])
+    assert _stored(collector) == 1
+    assert "unsigned report from an enrolled probe" in "".join(capsys.readouterr())
