@@ -189,7 +189,7 @@ def _tls(args: argparse.Namespace):
     """The TLS settings; a --ca-file that is missing or holds no PEM certificate is bad input."""
     import ssl
 
-    from ..mailboxes.directory import ServerTls
+    from ..mailboxes.directory import TlsSettings
 
     if args.ca_file:
         if not args.ca_file.is_file():
@@ -200,7 +200,7 @@ def _tls(args: argparse.Namespace):
             raise InputError(f"expected CA certificate(s) in PEM format (-----BEGIN "
                              f"CERTIFICATE-----), the file could not be loaded: {exc}",
                              path=str(args.ca_file), field="--ca-file") from exc
-    return ServerTls(ca_file=str(args.ca_file) if args.ca_file else None,
+    return TlsSettings(ca_file=str(args.ca_file) if args.ca_file else None,
                        verify=not args.no_verify_tls)
 
 
