@@ -292,10 +292,6 @@ def send_and_wait(lab, relay, subject: str, timeout: float = 60) -> tuple[bool, 
     return False, queued_reasons(lab)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap (issue 13): the converged relay defers every message with 'Name service error "
-    "for name=mail.egov-test.vn type=AAAA: try again' before TLS is reached, even with the name "
-    "in /etc/hosts and in Postfix's chroot copy; the certificate verdict is not yet proved here"))
 def test_mail_relay_sends_only_to_a_relay_whose_certificate_verifies(stack, lab, converged,
                                                                      tmp_path):
     """A real Postfix as the provincial server, its certificate from a second CA."""
