@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from egov_probe.core.errors import InputError
-from egov_probe.core.yamlsource import (DOCUMENT_LIMITS, Limits, load_json, load_yaml,
-                                   parse_json_bytes, parse_yaml)
+from egov_probe.core.yamlsource import (DOCUMENT_LIMITS, Limits, check_plain_data, load_json,
+                                        load_yaml, parse_json_bytes, parse_json_text, parse_yaml)
 from tests.test_hostile_input import BOMB
 
 HYPOTHESIS = settings(max_examples=300, deadline=None, derandomize=True,
@@ -104,6 +104,50 @@ JSON_DATA = st.recursive(
 def test_json_round_trips_whatever_the_layout(data):
     for text in (json.dumps(data), json.dumps(data, ensure_ascii=False, indent=2)):
         assert parse_json_bytes(text.encode("utf-8"), "r.json") == data
+
+
+def _walked(text: str, limits: Limits) -> str:
+    """What the full walk of the parsed text says (the reference for the quick check)."""
+    try:
+        check_plain_data(json.loads(text), "r.json", limits)
+    except InputError as exc:
+        return str(exc)
+    return "ok"
+
+
+def _parsed(text: str, limits: Limits) -> str:
+    try:
+        parse_json_text(text, "r.json", limits)
+    except InputError as exc:
+        return str(exc)
+    return "ok"
+
+
+SMALL = Limits(max_depth=3, max_nodes=12)
+
+
+@pytest.mark.parametrize("text", [
+    "[[[1]]]", "[[[[1]]]]", "[[[[]]]]", "[[[{}]]]", '{"a":{"b":{"c":1}}}', '{"a":{"b":{"c":{}}}}',
+    '{"a":{"b":{"c":{"d":1}}}}', "[1,2,3,4,5,6,7,8,9,10,11]", "[1,2,3,4,5,6,7,8,9,10,11,12]",
+    '["\\ud800"]', '["\\\\ud800"]', '["\\ud83d\\ude00"]', '{"\\udc00":1}', "1e999",
+    "[1e999]", '"x"', "7", "[0.5, -1e308]",
+])
+def test_the_quick_check_of_parsed_json_says_what_the_full_walk_says(text):
+    assert _parsed(text, SMALL) == _walked(text, SMALL)
+
+
+JSON_SHAPES = st.recursive(
+    st.sampled_from(["1", "1e999", '"a"', '"\\ud800"', '"\\ud83d\\ude00"', '"\\\\udc00"', "null"]),
+    lambda children: st.lists(children, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]") |
+    st.lists(children, max_size=3).map(
+        lambda xs: "{" + ",".join(f'"k{i}":{x}' for i, x in enumerate(xs)) + "}"),
+    max_leaves=16)
+
+
+@HYPOTHESIS
+@given(JSON_SHAPES)
+def test_any_parsed_json_is_judged_as_the_full_walk_judges_it(text):
+    assert _parsed(text, SMALL) == _walked(text, SMALL)
 
 
 @HYPOTHESIS

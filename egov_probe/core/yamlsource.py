@@ -99,11 +99,18 @@ def parse_json_bytes(raw: bytes, name: str, limits: Limits = DOCUMENT_LIMITS) ->
 
 def parse_json_text(text: str, name: str, limits: Limits = DOCUMENT_LIMITS) -> Any:
     """Parse JSON text: no NaN/Infinity, no huge numbers, bounded depth, no lone surrogates."""
+    overflowed: list[str] = []  # a number too large for a float (1e999) was read
+
     def number(kind: str):
         def parse(token: str):
             if len(token) > limits.max_number_chars:
                 raise _NumberTooLong(len(token))
-            return int(token) if kind == "int" else float(token)
+            if kind == "int":
+                return int(token)
+            value = float(token)
+            if not math.isfinite(value):
+                overflowed.append(token)
+            return value
         return parse
 
     def constant(token: str):
@@ -122,8 +129,35 @@ def parse_json_text(text: str, name: str, limits: Limits = DOCUMENT_LIMITS) -> A
         raise InputError(f"not JSON: {exc.args[0]}", path=name) from exc
     except RecursionError as exc:
         raise InputError(f"nested deeper than {limits.max_depth} levels", path=name) from exc
-    check_plain_data(data, name, limits)
+    if overflowed or not _plainly_within(text, data, limits):
+        check_plain_data(data, name, limits)
     return data
+
+
+# A JSON escape of a UTF-16 surrogate: the only way parsed JSON holds one (UTF-8 text cannot).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _plainly_within(text: str, data: Any, limits: Limits) -> bool:
+    """Whether parsed JSON surely passes ``check_plain_data``, known at a fraction of its cost:
+    no surrogate in the text or in an escape, no more characters than the values allowed (each
+    value starts at a character of its own) and no value nested too deep (numbers too large for a
+    float are told by the parser). When not sure, the caller walks it all and names the place of
+    the problem."""
+    if len(text) > limits.max_nodes or _SURROGATE.search(text) \
+            or _SURROGATE_ESCAPE.search(text):
+        return False
+    level, depth = ([data] if isinstance(data, (dict, list)) else []), 0
+    while level:  # the containers, one depth at a time
+        if depth >= limits.max_depth and (depth > limits.max_depth or any(level)):
+            return False
+        deeper = []
+        for value in level:
+            for child in value.values() if type(value) is dict else value:
+                if type(child) is dict or type(child) is list:
+                    deeper.append(child)
+        level, depth = deeper, depth + 1
+    return True
 
 
 class _NumberTooLong(Exception):

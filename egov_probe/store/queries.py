@@ -74,7 +74,8 @@ def latest_hosts(database: Database, before: str = "9999", since: str = "") -> l
         _LATEST_REPORTS + "SELECT id, report_id, host_kind, hostname, unit_id, officer, "
         "started_at, outcome, readiness, machine_id, smbios_uuid FROM latest WHERE rn = 1 "
         "ORDER BY unit_id, hostname, started_at", (before, since))}
-    hosts = {pk: host for pk, host in hosts.items() if pk not in _superseded(hosts.values())}
+    superseded = _superseded(hosts.values())
+    hosts = {pk: host for pk, host in hosts.items() if pk not in superseded}
     for row in database.query(
             _LATEST_REPORTS + "SELECT c.report_pk, c.check_id, c.category, c.status, c.title_vi, "
             "c.title_en, c.remedy_vi, c.remedy_en FROM checks c JOIN latest l "
