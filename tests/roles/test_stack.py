@@ -335,8 +335,11 @@ def test_a_relay_level_that_verifies_nothing_is_refused_by_the_role(stack, conve
 
 
 def _upgrading(lab, server) -> bool:
+    # The unattended-upgrade program itself, not the unattended-upgrade-shutdown daemon that
+    # unattended-upgrades.service keeps running for good.
     state = lab.ssh(server, "systemctl is-active apt-daily-upgrade.service; "
-                            "pgrep -f '[u]nattended-upgrade' >/dev/null && echo running").stdout
+                            "pgrep -f 'bin/[u]nattended-upgrade( |$)' >/dev/null "
+                            "&& echo running").stdout
     words = state.split()
     return not words or words[0] in ("active", "activating", "reloading", "deactivating") \
         or "running" in words
