@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -17,7 +18,9 @@ from egov_probe.core.errors import InputError
 from egov_probe.core.units import load_units_csv
 from egov_probe.store import import_paths, latest_hosts, latest_mailbox_reviews, open_database
 from egov_probe.store.migrations import MIGRATIONS, Migration, applied_versions, migrate
+from egov_probe.store import sources
 from egov_probe.store.queries import count_reports
+from egov_probe.store.sources import read_at_most
 from tests.test_store_factory import (database, make_report, make_review, pg_server,  # noqa: F401
                                 store_target, write_report, write_review)
 
@@ -487,3 +490,22 @@ def test_zip_limits_per_member_and_per_zip_are_named(database, tmp_path, monkeyp
     monkeypatch.setattr(sources, "MAX_ZIP_MEMBERS", 1)
     [(_, reason, _)] = run_import(database, tmp_path, usb).quarantined
     assert "2 members: more than the limit of 1 per zip" in reason
+
+
+@pytest.mark.parametrize("size", [0, 5, 9, 10, 11, 40])
+def test_a_file_is_read_as_far_as_the_limit_whatever_its_size(tmp_path, size):
+    path = tmp_path / "r.json"
+    path.write_bytes(bytes(range(size)))
+    with open(path, "rb") as handle:
+        assert read_at_most(handle, 10) == bytes(range(size))[:10]
+
+
+def test_a_file_that_grows_while_it_is_read_is_read_on_to_the_limit(tmp_path, monkeypatch):
+    path = tmp_path / "r.json"
+    path.write_bytes(b"123456789abcdef")
+    stale = os.stat_result((0o100644, 0, 0, 1, 0, 0, 5, 0, 0, 0))  # its size before it grew
+    monkeypatch.setattr(sources.os, "fstat", lambda fd: stale)
+    with open(path, "rb") as handle:
+        assert read_at_most(handle, 12) == b"123456789abc"
+    with open(path, "rb") as handle:
+        assert read_at_most(handle, 40) == b"123456789abcdef"

@@ -94,11 +94,14 @@ def load_json(path: str | Path, limits: Limits = DOCUMENT_LIMITS) -> Any:
 
 def parse_json_bytes(raw: bytes, name: str, limits: Limits = DOCUMENT_LIMITS) -> Any:
     check_size(len(raw), limits, name)
-    return parse_json_text(decode_text(raw, name), name, limits)
+    # Text decoded from UTF-8 holds no surrogate (the decoder refuses them): not searched again.
+    return parse_json_text(decode_text(raw, name), name, limits, utf8=True)
 
 
-def parse_json_text(text: str, name: str, limits: Limits = DOCUMENT_LIMITS) -> Any:
-    """Parse JSON text: no NaN/Infinity, no huge numbers, bounded depth, no lone surrogates."""
+def parse_json_text(text: str, name: str, limits: Limits = DOCUMENT_LIMITS,
+                    utf8: bool = False) -> Any:
+    """Parse JSON text: no NaN/Infinity, no huge numbers, bounded depth, no lone surrogates.
+    ``utf8``: the text was decoded from UTF-8, so it holds no surrogate character itself."""
     overflowed: list[str] = []  # a number too large for a float (1e999) was read
 
     def number(kind: str):
@@ -129,7 +132,7 @@ def parse_json_text(text: str, name: str, limits: Limits = DOCUMENT_LIMITS) -> A
         raise InputError(f"not JSON: {exc.args[0]}", path=name) from exc
     except RecursionError as exc:
         raise InputError(f"nested deeper than {limits.max_depth} levels", path=name) from exc
-    if overflowed or not _plainly_within(text, data, limits):
+    if overflowed or not _plainly_within(text, data, limits, utf8):
         check_plain_data(data, name, limits)
     return data
 
@@ -138,13 +141,13 @@ def parse_json_text(text: str, name: str, limits: Limits = DOCUMENT_LIMITS) -> A
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _plainly_within(text: str, data: Any, limits: Limits) -> bool:
+def _plainly_within(text: str, data: Any, limits: Limits, utf8: bool) -> bool:
     """Whether parsed JSON surely passes ``check_plain_data``, known at a fraction of its cost:
     no surrogate in the text or in an escape, no more characters than the values allowed (each
     value starts at a character of its own) and no value nested too deep (numbers too large for a
     float are told by the parser). When not sure, the caller walks it all and names the place of
     the problem."""
-    if len(text) > limits.max_nodes or _SURROGATE.search(text) \
+    if len(text) > limits.max_nodes or (not utf8 and _SURROGATE.search(text)) \
             or _SURROGATE_ESCAPE.search(text):
         return False
     level, depth = ([data] if isinstance(data, (dict, list)) else []), 0

@@ -13,11 +13,12 @@ uncompressed, and no member expanding more than ``MAX_RATIO`` times (a zip bomb)
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Union
+from typing import BinaryIO, Iterable, Iterator, Optional, Union
 
 from ..core.errors import InputError
 from ..core.signing import SIDECAR_SUFFIX
@@ -53,7 +54,7 @@ class SourceDocument:
         """The document's bytes, never more than the limit (TooLarge beyond it)."""
         if self.member is None:
             with open(self.path, "rb") as handle:
-                raw = handle.read(MAX_DOCUMENT_BYTES + 1)
+                raw = read_at_most(handle, MAX_DOCUMENT_BYTES + 1)
         else:
             with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as handle:
                 raw = handle.read(MAX_DOCUMENT_BYTES + 1)
@@ -102,6 +103,16 @@ class BadItem:
     @property
     def origin(self) -> str:
         return origin_text(self.path, self.member)
+
+
+def read_at_most(handle: BinaryIO, count: int) -> bytes:
+    """``handle.read(count)`` of a file, without the buffer of ``count`` bytes that Python sets
+    aside first (16 MB for every report of a few KB: most of the time of reading it)."""
+    expected = min(os.fstat(handle.fileno()).st_size + 1, count)
+    raw = handle.read(expected)
+    if len(raw) < expected or expected == count:
+        return raw
+    return raw + handle.read(count - expected)  # the file grew since: read on to the limit
 
 
 def origin_text(path: Path, member: Optional[str] = None) -> str:
@@ -178,7 +189,7 @@ def _file_item(file: Path, named: bool, skipped: Skipped) -> Iterator[Source]:
 def _head(file: Path) -> bytes:
     try:
         with open(file, "rb") as handle:
-            return handle.read(MAX_DOCUMENT_BYTES)
+            return read_at_most(handle, MAX_DOCUMENT_BYTES)
     except OSError:
         return b'"report_id":'  # unreadable: judged (and refused with the reason) as a report
 
