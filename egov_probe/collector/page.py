@@ -1,12 +1,211 @@
-"""The live readiness page (docs/collector.md, "The live page"): built by its own change;
-until then the collector serves the API alone."""
+"""The DIC's live readiness page: the matrix of ``egov-probe matrix`` (same ``matrix/build.py``,
+same templates), each unit's row with when it last sent and its outbox, a unit's hosts and
+their remedies, and server-sent events that make the page redraw a unit's row when it changes.
+
+Routes (all but /login for a logged-in viewer only; a probe key is no session, so it sees
+nothing here): ``/`` the page, ``/rows/{unit_id}`` one row (HTML fragment), ``/charts`` the
+charts and summary (fragment), ``/units/{unit_id}`` a unit's details, ``/events`` the
+stream, ``/live.js`` the page's script, ``/login``, ``/logout``.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+import functools
+import secrets
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, AsyncIterator, Optional
 
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from ..core.messages import text
+from ..core.plan import Plan, load_plan
+from ..matrix import Matrix, MatrixFilter
+from ..matrix.service import matrix_from_store
+from ..render.matrix_html import environment, matrix_values, trace_title
+from ..render.matrix_table import label
+from ..store import Database
+from ..store.queries import StoredHost
+from .activity import UnitActivity, unit_activity
 from .context import CollectorContext
+from .login import Sessions, lang_of, login_routes
+
+KEEPALIVE_S = 15.0  # a comment on the stream this often: proxies keep it open, dead pages found
+RETRY_MS = 2000  # how soon the browser reconnects a lost stream
+FAILED = ("fail", "error", "warn")
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",  # "no-referrer" makes a form's Origin "null"
+    "X-Frame-Options": "DENY",
+}
 
 
 def routes(ctx: CollectorContext) -> list[BaseRoute]:
-    return []
+    """The page's routes, to be mounted beside the API (``collector/app.py``)."""
+    page = LivePage(ctx, Sessions(ctx))
+    return [Route("/", page.index), Route("/rows/{unit_id}", page.row),
+            Route("/charts", page.charts), Route("/units/{unit_id}", page.unit),
+            Route("/events", page.events), Route("/live.js", page.script),
+            *login_routes(page.sessions, page.render)]
+
+
+def page_label(key: str, lang: str, **values: Any) -> str:
+    """The collector's own labels (``collector.*``), else the matrix's."""
+    if key.startswith("collector."):
+        return text(key, **values).get(lang)
+    return label(key, lang, **values)
+
+
+def when(moment: Optional[str]) -> str:
+    """``2026-12-06T02:40:01.123456Z`` as ``2026-12-06 02:40:01``."""
+    return (moment or "")[:19].replace("T", " ")
+
+
+def failed_checks(host: StoredHost) -> list:
+    return [c for c in host.checks if c.status in FAILED]
+
+
+@functools.lru_cache(maxsize=1)
+def _script() -> bytes:
+    return resources.files("egov_probe.collector").joinpath("static/live.js").read_bytes()
+
+
+@dataclass
+class MatrixCache:
+    """The matrix is built again only when the store holds other reports or reviews than when
+    it was last built (many pages redrawing one row after one upload build it once)."""
+
+    plan: Plan
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    key: Optional[tuple] = None
+    matrix: Optional[Matrix] = None
+
+    def get(self, database: Database, ctx: CollectorContext) -> Matrix:
+        key = tuple(database.query(
+            "SELECT (SELECT COUNT(*) FROM reports), (SELECT MAX(id) FROM reports), "
+            "(SELECT COUNT(*) FROM mailbox_reviews), (SELECT MAX(id) FROM mailbox_reviews)")[0])
+        with self.lock:
+            if key != self.key or self.matrix is None:
+                self.matrix = matrix_from_store(database, ctx.units, self.plan, MatrixFilter())
+                self.key = key
+            return self.matrix
+
+
+@dataclass
+class Snapshot:
+    matrix: Matrix
+    activity: dict[str, UnitActivity]
+
+
+class LivePage:
+    def __init__(self, ctx: CollectorContext, sessions: Sessions) -> None:
+        self.ctx = ctx
+        self.sessions = sessions
+        self.cache = MatrixCache(load_plan())
+
+    # -- drawing
+
+    def render(self, request: Request, template: str, lang: str, status: int = 200,
+               **values: Any) -> Response:
+        body = environment("egov_probe.collector").get_template(template).render(
+            lang=lang, other_lang="en" if lang == "vi" else "vi",
+            L=functools.partial(page_label, lang=lang), when=when, **values)
+        return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+    def snapshot(self, unit_id: Optional[str] = None) -> Snapshot:
+        database = self.ctx.open_database()
+        try:
+            return Snapshot(self.cache.get(database, self.ctx), unit_activity(database, unit_id))
+        finally:
+            database.close()
+
+    def matrix_page(self, request: Request, template: str, viewer: str,
+                    unit_id: Optional[str] = None, **values: Any) -> Response:
+        lang = lang_of(request)
+        shot = self.snapshot(unit_id)
+        drawn = {k: v for k, v in matrix_values(shot.matrix, lang).items()
+                 if k not in ("lang", "L")}  # the page's own labels stand for L
+        return self.render(request, template, lang, viewer=viewer, activity=shot.activity,
+                           unit_href=lambda uid: f"/units/{uid}?lang={lang}",
+                           **{**drawn, **values})
+
+    # -- routes
+
+    async def index(self, request: Request) -> Response:
+        viewer = await self.sessions.viewer(request)
+        if viewer is None:
+            return self.sessions.login_redirect(request)
+        return await run_in_threadpool(self.matrix_page, request, "live.html.j2", viewer,
+                                       load_id=secrets.token_hex(8))
+
+    async def charts(self, request: Request) -> Response:
+        viewer = await self.sessions.viewer(request)
+        if viewer is None:
+            return Response(status_code=401)
+        return await run_in_threadpool(self.matrix_page, request, "live_charts.html.j2", viewer)
+
+    async def row(self, request: Request) -> Response:
+        return await self._unit_page(request, "live_row.html.j2", redirect=False)
+
+    async def unit(self, request: Request) -> Response:
+        return await self._unit_page(request, "unit.html.j2", redirect=True)
+
+    async def _unit_page(self, request: Request, template: str, redirect: bool) -> Response:
+        viewer = await self.sessions.viewer(request)
+        if viewer is None:
+            return self.sessions.login_redirect(request) if redirect else Response(status_code=401)
+        unit_id = request.path_params["unit_id"]
+        if unit_id not in self.ctx.unit_ids():
+            return self.render(request, "not_found.html.j2", lang_of(request), 404,
+                               viewer=viewer)
+        return await run_in_threadpool(self._unit_response, request, template, viewer, unit_id)
+
+    def _unit_response(self, request: Request, template: str, viewer: str,
+                       unit_id: str) -> Response:
+        lang = lang_of(request)
+        shot = self.snapshot(unit_id)
+        row = next(r for r in shot.matrix.rows if r.unit.unit_id == unit_id)
+        servers = [s for s in shot.matrix.servers if s.unit_id == unit_id]
+        return self.render(request, template, lang, viewer=viewer, row=row,
+                           activity=shot.activity, a=shot.activity.get(unit_id),
+                           hosts=[*row.hosts, *servers], failed_checks=failed_checks,
+                           CHECK_CLASSES={"fail": "fail", "error": "fail", "warn": "warn"},
+                           unit_href=lambda uid: f"/units/{uid}?lang={lang}",
+                           trace_title=trace_title)
+
+    async def script(self, request: Request) -> Response:
+        return Response(_script(), media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+    async def events(self, request: Request) -> Response:
+        viewer = await self.sessions.viewer(request)
+        if viewer is None:
+            return Response(status_code=401)
+        return StreamingResponse(self._stream(request, viewer), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def _stream(self, request: Request, viewer: str) -> AsyncIterator[str]:
+        """One ``unit`` event per changed unit; a comment every KEEPALIVE_S, and the stream
+        ends when the viewer's session does (the page then goes to the login)."""
+        known = self.ctx.unit_ids()
+        async with self.ctx.bus.subscribe() as queue:
+            yield f"retry: {RETRY_MS}\n: connected\n\n"
+            while True:
+                try:
+                    unit_id = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+                except asyncio.TimeoutError:
+                    if self.sessions.name_in(request) != viewer \
+                            or not await run_in_threadpool(self.sessions.still_active, viewer):
+                        return
+                    yield ": keep-alive\n\n"
+                    continue
+                if unit_id in known:
+                    yield f"event: unit\ndata: {unit_id}\n\n"

@@ -11,13 +11,13 @@ from typing import Optional, Sequence
 from .. import __version__
 from ..core.errors import InputError, OutputError
 from . import (audit, enroll, evidence, fleet, import_reports, kit, mailboxes, matrix,
-               policy_check, report, serve, store, token, units, upload, validate)
+               policy_check, report, serve, store, token, units, upload, validate, viewer)
 from .common import EXIT_INPUT
 
 # The commands in the order ``egov-probe --help`` lists them. Each module has NAME, HELP,
 # add_arguments(parser) and run(args) -> exit code; a new command is a module and a line here.
 COMMANDS = (audit, evidence, units, validate, policy_check, fleet, import_reports, matrix, report,
-            store, mailboxes, kit, serve, token, enroll, upload)
+            store, mailboxes, kit, serve, token, enroll, upload, viewer)
 DEBUG_HELP = "in chi tiết lỗi (traceback) / show the traceback of an error"
 
 

@@ -22,9 +22,12 @@ _BAR_WIDTH = 560
 _MIN_LABELLED_WIDTH = 18  # narrower segments carry their number in the tooltip only
 
 
-@functools.lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("egov_probe.render", "templates"),
+@functools.lru_cache(maxsize=4)
+def environment(*packages: str) -> jinja2.Environment:
+    """The matrix's templates, and before them those of ``packages`` (each a package with a
+    ``templates`` folder: the collector's live page extends and imports the matrix's)."""
+    loaders = [jinja2.PackageLoader(p, "templates") for p in (*packages, "egov_probe.render")]
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
     env.globals.update(STATUS_COLOURS=STATUS_COLOURS, AREA_IDS=AREA_IDS, STATUSES=STATUSES,
@@ -34,14 +37,17 @@ def environment() -> jinja2.Environment:
 
 
 def render_matrix_html(matrix: Matrix, lang: str) -> str:
-    groups = _groups(matrix)
-    return environment().get_template("matrix.html.j2").render(
-        m=matrix, lang=lang, L=functools.partial(label, lang=lang), groups=groups,
-        phase_chart=phase_chart(matrix, lang), items_chart=items_chart(matrix, lang),
-        trace_title=trace_title)
+    return environment().get_template("matrix.html.j2").render(**matrix_values(matrix, lang))
 
 
-def _groups(matrix: Matrix) -> list[tuple[int, str, list[Any]]]:
+def matrix_values(matrix: Matrix, lang: str) -> dict[str, Any]:
+    """What the matrix's templates (and their macros) are rendered with."""
+    return dict(m=matrix, lang=lang, L=functools.partial(label, lang=lang),
+                groups=groups(matrix), phase_chart=phase_chart(matrix, lang),
+                items_chart=items_chart(matrix, lang), trace_title=trace_title)
+
+
+def groups(matrix: Matrix) -> list[tuple[int, str, list[Any]]]:
     """(phase, district, rows) in the matrix's order."""
     groups: list[tuple[int, str, list[Any]]] = []
     for row in matrix.rows:
