@@ -3,9 +3,9 @@ same templates), each unit's row with when it last sent and its outbox, a unit's
 their remedies, and server-sent events that make the page redraw a unit's row when it changes.
 
 Routes (all but /login for a logged-in viewer only; a probe key is no session, so it sees
-nothing here): ``/`` the page, ``/rows/{unit_id}`` one row (HTML fragment), ``/charts`` the
-charts and summary (fragment), ``/units/{unit_id}`` a unit's details, ``/events`` the
-stream, ``/live.js`` the page's script, ``/login``, ``/logout``.
+nothing here): ``/`` the page, ``/rows/{unit_id}`` one row (HTML fragment), ``/rows?unit=A&
+unit=B`` several, ``/charts`` the charts and summary (fragment), ``/units/{unit_id}`` a unit's
+details, ``/events`` the stream, ``/live.js`` the page's script, ``/login``, ``/logout``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ SECURITY_HEADERS = {
 def routes(ctx: CollectorContext) -> list[BaseRoute]:
     """The page's routes, to be mounted beside the API (``collector/app.py``)."""
     page = LivePage(ctx, Sessions(ctx))
-    return [Route("/", page.index), Route("/rows/{unit_id}", page.row),
+    return [Route("/", page.index), Route("/rows", page.rows), Route("/rows/{unit_id}", page.row),
             Route("/charts", page.charts), Route("/units/{unit_id}", page.unit),
             Route("/events", page.events), Route("/live.js", page.script),
             *login_routes(page.sessions, page.render)]
@@ -151,6 +151,25 @@ class LivePage:
         if viewer is None:
             return Response(status_code=401)
         return await run_in_threadpool(self.matrix_page, request, "live_charts.html.j2", viewer)
+
+    async def rows(self, request: Request) -> Response:
+        """The rows of the units asked (``?unit=A&unit=B``), from one snapshot of the store:
+        what the page fetches after events (one request however many units changed)."""
+        viewer = await self.sessions.viewer(request)
+        if viewer is None:
+            return Response(status_code=401)
+        known = self.ctx.unit_ids()
+        asked = [u for u in dict.fromkeys(request.query_params.getlist("unit")) if u in known]
+        return await run_in_threadpool(self._rows_response, request, viewer, asked)
+
+    def _rows_response(self, request: Request, viewer: str, unit_ids: list[str]) -> Response:
+        lang = lang_of(request)
+        shot = self.snapshot()
+        wanted = set(unit_ids)
+        return self.render(request, "live_rows.html.j2", lang, viewer=viewer,
+                           rows=[r for r in shot.matrix.rows if r.unit.unit_id in wanted],
+                           activity=shot.activity, trace_title=trace_title,
+                           unit_href=lambda uid: f"/units/{uid}?lang={lang}")
 
     async def row(self, request: Request) -> Response:
         return await self._unit_page(request, "live_row.html.j2", redirect=False)

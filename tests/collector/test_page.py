@@ -179,6 +179,9 @@ def test_rows_are_fragments_with_last_sent_and_outbox(served):
     assert answer.status == 200 and html.strip().startswith(f'<tr class="unit" id="unit-{UNIT}"')
     assert "2099-01-02 03:04:05" in html and '<td class="num outbox">7</td>' in html
     assert f'href="/units/{UNIT}?lang=vi"' in html
+    several = request(served.url, "GET", f"/rows?unit={UNIT}&unit=xa-tien-thanh&unit=nowhere"
+                      "&lang=en", cookie=served.cookie()).read().decode()
+    assert several.count('<tr class="unit"') == 2 and "Ready with conditions" in several
 
 
 def test_viewer_command_adds_lists_and_disables(tmp_path, probe):

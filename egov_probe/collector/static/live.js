@@ -9,6 +9,7 @@
   var pending = {};
   var timer = null;
   var opened = false;
+  var busy = false;
 
   function show(on) {
     status.textContent = status.getAttribute(on ? "data-on" : "data-off");
@@ -24,27 +25,36 @@
     });
   }
 
-  function swapRow(unitId) {
-    return get("/rows/" + encodeURIComponent(unitId)).then(function (html) {
-      var old = document.getElementById("unit-" + unitId);
-      var holder = document.createElement("tbody");
-      holder.innerHTML = html.trim();
-      var row = holder.querySelector("tr");
-      if (old && row) {
+  function swapRows(html) {
+    var holder = document.createElement("tbody");
+    holder.innerHTML = html;
+    Array.prototype.slice.call(holder.querySelectorAll("tr.unit")).forEach(function (row) {
+      var old = document.getElementById(row.id);
+      if (old) {
         row.classList.add("updated");
         old.parentNode.replaceChild(row, old);
       }
     });
   }
 
+  // One request at a time: units that change meanwhile wait for the next (the server
+  // builds the matrix once per change of the store, however many pages ask).
   function refresh() {
     timer = null;
     var ids = Object.keys(pending);
+    if (busy || ids.length === 0) { return; }
     pending = {};
-    ids.forEach(function (unitId) { swapRow(unitId).catch(function () {}); });
-    get("/charts").then(function (html) {
-      document.getElementById("charts-box").innerHTML = html;
-    }).catch(function () {});
+    busy = true;
+    var query = ids.map(function (id) { return "unit=" + encodeURIComponent(id); }).join("&");
+    Promise.all([
+      get("/rows?" + query).then(swapRows),
+      get("/charts").then(function (html) {
+        document.getElementById("charts-box").innerHTML = html;
+      })
+    ]).catch(function () {}).then(function () {
+      busy = false;
+      if (Object.keys(pending).length && timer === null) { timer = window.setTimeout(refresh, 50); }
+    });
   }
 
   function connect() {
