@@ -210,3 +210,25 @@ def _rows(store: Path) -> list:
 
     with sqlite3.connect(store) as connection:
         return connection.execute("SELECT * FROM viewers").fetchall()
+
+
+def test_the_stream_keeps_alive_and_ends_with_the_viewers_account(served, monkeypatch):
+    from egov_probe.collector import page
+
+    monkeypatch.setattr(page, "KEEPALIVE_S", 0.2)  # 15 s in service
+    connection = http.client.HTTPConnection(served.host, served.port, timeout=10)
+    try:
+        connection.request("GET", "/events", headers={"Cookie": f"{COOKIE}={served.cookie()}"})
+        answer = connection.getresponse()
+        assert [answer.readline() for _ in range(3)] == [b"retry: 2000\n", b": connected\n",
+                                                         b"\n"]
+        assert [answer.readline() for _ in range(2)] == [b": keep-alive\n", b"\n"]
+        database = served.ctx.open_database()
+        try:
+            disable_viewer(database, VIEWER)
+        finally:
+            database.close()
+        rest = answer.read()  # the stream ends: the page then finds the login
+        assert b"event:" not in rest
+    finally:
+        connection.close()
