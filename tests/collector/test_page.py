@@ -2,22 +2,25 @@
 chromium-driver (no download), against a real uvicorn on loopback serving the collector's
 page over a store with the matrix's scenario.
 
-Reports are stored through the store and announced on the context's update bus, as the
-upload API does after it committed one.
+Reports arrive through the real upload API (an enrolled probe's signed PUT), which
+announces each stored report's unit on the update bus.
 """
 
 from __future__ import annotations
 
-import http.client
+import gzip
 import json
 import time
 from pathlib import Path
 
 import pytest
 
+from egov_probe.collector import page
 from egov_probe.collector.viewers import COOKIE, SessionSigner, add_viewer, disable_viewer
-from tests.collector.page_fixtures import (PASSWORD, VIEWER, browser, login, request,  # noqa: F401
-                                           served, store_report, wait_live)
+from tests.collector.conftest import enroll_probe, report_bytes, upload
+from tests.collector.page_fixtures import (PASSWORD, VIEWER, browser, login,  # noqa: F401
+                                           page_context, scenario_store, served,
+                                           uvicorn_on_loopback, wait_live)
 from tests.test_store_factory import make_report
 
 pytestmark = pytest.mark.browsers
@@ -25,16 +28,15 @@ UNIT = "xa-ma-thanh"
 
 
 def test_the_page_needs_a_login_and_refuses_a_wrong_password(served, browser):
-    base = served.url
-    answer = request(base, "GET", "/")
-    assert answer.status == 303 and answer.getheader("location").startswith("/login?")
-    for path in ("/rows/" + UNIT, "/events", "/charts"):
-        assert request(base, "GET", path).status == 401, path
-    assert request(base, "GET", f"/units/{UNIT}").status == 303
+    answer = served.request("GET", "/")
+    assert answer.status == 303 and answer.headers["location"].startswith("/login?")
+    for path in ("/rows/" + UNIT, f"/rows?unit={UNIT}", "/events", "/charts"):
+        assert served.request("GET", path).status == 401, path
+    assert served.request("GET", f"/units/{UNIT}").status == 303
     forged = SessionSigner(b"another secret" * 3).issue(VIEWER, time.time())
-    assert request(base, "GET", "/", cookie=forged).status == 303
+    assert served.request("GET", "/", cookie=forged).status == 303
 
-    browser.get(base + "/")
+    browser.get(served.url + "/")
     assert "/login" in browser.current_url
     assert "Đăng nhập" in browser.page_source
     login(browser, VIEWER, "sai mật khẩu rồi")
@@ -55,15 +57,17 @@ def test_after_login_the_matrix_shows_and_a_report_changes_its_row_within_2_s(se
     assert row.get_attribute("data-status") == "ready"
     assert row.find_element("css selector", "td.outbox").text == "không rõ"
     cookie = browser.get_cookie(COOKIE)
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["secure"]  # TLS
 
     load_id = browser.find_element("id", "page").get_attribute("data-load-id")
     browser.execute_script("window.egovTestMarker = 'still the same page';")
     wait_live(browser)
-    store_report(served, make_report(UNIT, "mathanh-0", "2015-11-20T03:00:00Z",
-                                     statuses={"browser.chrome.machine": "fail"}))
+    probe = enroll_probe(served.collector, UNIT, machine_id="m-mathanh-0")
+    report = make_report(UNIT, "mathanh-0", "2015-11-20T03:00:00Z", machine_id="m-mathanh-0",
+                         statuses={"browser.chrome.machine": "fail"})
     started = time.monotonic()
-    served.ctx.bus.publish(UNIT)
+    reply = upload(served.collector, probe, report_bytes(report), outbox=3)
+    assert reply.status == 201, reply.body
     # The issue's promise: the row changes within 2 s of the upload, without reloading.
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -74,9 +78,11 @@ def test_after_login_the_matrix_shows_and_a_report_changes_its_row_within_2_s(se
     assert delay < 2.0
     row = browser.find_element("id", f"unit-{UNIT}")
     assert "Khắc phục chrome.machine" in row.text
+    assert row.find_element("css selector", "td.outbox").text == "3"
+    assert row.find_element("css selector", "td.last-sent").text.startswith("20")
     assert browser.find_element("id", "page").get_attribute("data-load-id") == load_id
     assert browser.execute_script("return window.egovTestMarker;") == "still the same page"
-    print(f"row updated {delay:.3f} s after the report was stored")
+    print(f"row updated {delay:.3f} s after the upload began")
 
 
 def test_english_on_request(served, browser):
@@ -93,8 +99,8 @@ def test_english_on_request(served, browser):
 
 
 def test_a_units_details_show_its_hosts_failed_checks_and_remedies(served, browser):
-    store_report(served, make_report("xa-lang-thanh", "langthanh-9", "2015-11-21T03:00:00Z",
-                                     statuses={"system.ram": "fail", "clock.offset": "warn"}))
+    served.upload(make_report("xa-lang-thanh", "langthanh-9", "2015-11-21T03:00:00Z",
+                              statuses={"system.ram": "fail", "clock.offset": "warn"}))
     browser.get(served.url + "/")
     login(browser, VIEWER, PASSWORD)
     browser.find_element("css selector", "#unit-xa-lang-thanh a").click()
@@ -107,8 +113,7 @@ def test_a_units_details_show_its_hosts_failed_checks_and_remedies(served, brows
     browser.get(served.url + "/units/xa-lang-thanh?lang=en")
     assert "Fix ram" in browser.find_element("css selector",
                                               'section.host[data-host="langthanh-9"]').text
-    assert request(served.url, "GET", "/units/no-such-unit",
-                   cookie=served.cookie()).status == 404
+    assert served.request("GET", "/units/no-such-unit", cookie=served.cookie()).status == 404
 
 
 def test_the_session_cookie_is_signed_expires_and_ends_with_the_account(served):
@@ -121,34 +126,36 @@ def test_the_session_cookie_is_signed_expires_and_ends_with_the_account(served):
     assert signer.viewer(good, now + 13 * 3600) is None  # a working day, then log in again
     other = signer.issue("someone-else", now)
     assert signer.viewer(f"{other.split('.')[0]}.{mac}", now) is None
-    assert request(served.url, "GET", "/", cookie=good).status == 200
+    assert served.request("GET", "/", cookie=good).status == 200
     database = served.ctx.open_database()
     try:
         disable_viewer(database, VIEWER)
-        assert request(served.url, "GET", "/", cookie=good).status == 303
+        assert served.request("GET", "/", cookie=good).status == 303
         add_viewer(database, VIEWER, PASSWORD, replace=True)
     finally:
         database.close()
-    assert request(served.url, "GET", "/", cookie=good).status == 200
+    assert served.request("GET", "/", cookie=good).status == 200
 
 
 def test_a_login_from_another_site_is_refused(served):
     body = f"name={VIEWER}&password={PASSWORD}&next=/".encode()
-    answer = request(served.url, "POST", "/login", body=body,
+    answer = served.request("POST", "/login", body=body,
                      headers={"Content-Type": "application/x-www-form-urlencoded",
                               "Origin": "https://evil.example"})
-    assert answer.status == 403 and not answer.getheader("set-cookie")
-    answer = request(served.url, "POST", "/login", body=body,
+    assert answer.status == 403 and "set-cookie" not in answer.headers
+    answer = served.request("POST", "/login", body=body,
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert answer.status == 303 and "HttpOnly" in answer.getheader("set-cookie")
+    cookie = answer.headers["set-cookie"]
+    assert answer.status == 303 and "HttpOnly" in cookie and "Secure" in cookie, cookie
+    assert "samesite=strict" in cookie.lower()
     next_elsewhere = body.replace(b"next=/", b"next=//evil.example/")
-    answer = request(served.url, "POST", "/login", body=next_elsewhere,
+    answer = served.request("POST", "/login", body=next_elsewhere,
                      headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert answer.getheader("location") == "/"
+    assert answer.headers["location"] == "/"
 
 
 def test_the_event_stream_names_the_changed_unit(served):
-    connection = http.client.HTTPConnection(served.host, served.port, timeout=10)
+    connection = served.collector.connection(timeout=10)
     try:
         connection.request("GET", "/events", headers={"Cookie": f"{COOKIE}={served.cookie()}"})
         answer = connection.getresponse()
@@ -174,14 +181,62 @@ def test_rows_are_fragments_with_last_sent_and_outbox(served):
              "2099-01-02T03:04:05.000000Z", 7))
     finally:
         database.close()
-    answer = request(served.url, "GET", f"/rows/{UNIT}", cookie=served.cookie())
-    html = answer.read().decode()
+    answer = served.request("GET", f"/rows/{UNIT}", cookie=served.cookie())
+    html = answer.body.decode()
     assert answer.status == 200 and html.strip().startswith(f'<tr class="unit" id="unit-{UNIT}"')
     assert "2099-01-02 03:04:05" in html and '<td class="num outbox">7</td>' in html
     assert f'href="/units/{UNIT}?lang=vi"' in html
-    several = request(served.url, "GET", f"/rows?unit={UNIT}&unit=xa-tien-thanh&unit=nowhere"
-                      "&lang=en", cookie=served.cookie()).read().decode()
+    several = served.request("GET", f"/rows?unit={UNIT}&unit=xa-tien-thanh&unit=nowhere&lang=en",
+                             cookie=served.cookie()).body.decode()
     assert several.count('<tr class="unit"') == 2 and "Ready with conditions" in several
+
+
+def test_a_viewers_session_cannot_upload_and_a_probe_key_cannot_see_the_page(served):
+    report = make_report(UNIT, "mathanh-7", "2015-11-20T03:00:00Z")
+    raw = report_bytes(report)
+    answer = served.request("PUT", f"/v1/reports/{report.report_id}", cookie=served.cookie(),
+                            body=gzip.compress(raw),
+                            headers={"Content-Type": "application/json",
+                                     "Content-Encoding": "gzip"})
+    assert answer.status == 401, answer.body
+    database = served.ctx.open_database()
+    try:
+        assert not database.query("SELECT 1 FROM reports WHERE report_id = ?",
+                                  (report.report_id,))
+    finally:
+        database.close()
+    probe = enroll_probe(served.collector, UNIT, machine_id="m-probe")
+    from egov_probe.core.signing import sign_report
+
+    signed = {"X-Egov-Key-Id": probe.key_id,
+              "X-Egov-Signature": sign_report(probe.private_key, b"").signature}
+    for path in ("/", f"/units/{UNIT}"):
+        assert served.request("GET", path, headers=signed).status == 303, path
+    for path in (f"/rows/{UNIT}", "/events", "/charts"):
+        assert served.request("GET", path, headers=signed).status == 401, path
+
+
+def test_behind_the_proxy_the_cookie_is_secure_only_when_nginx_says_tls(tmp_path):
+    """``serve`` without a certificate: plain HTTP on loopback behind nginx, whose
+    X-Forwarded-Proto uvicorn trusts from loopback (proxy headers)."""
+    import http.client
+
+    from egov_probe.collector.app import build_app
+
+    app = build_app(page_context(scenario_store(tmp_path)))
+    with uvicorn_on_loopback(app, proxy_headers=True, forwarded_allow_ips="127.0.0.1") as port:
+        body = f"name={VIEWER}&password={PASSWORD}".encode()
+        cookies = {}
+        for proto in ("http", "https"):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("POST", "/login", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Forwarded-Proto": proto})
+            answer = connection.getresponse()
+            assert answer.status == 303
+            cookies[proto] = answer.getheader("set-cookie")
+            connection.close()
+    assert "Secure" not in cookies["http"] and "Secure" in cookies["https"]
 
 
 def test_viewer_command_adds_lists_and_disables(tmp_path, probe):
@@ -213,10 +268,8 @@ def _rows(store: Path) -> list:
 
 
 def test_the_stream_keeps_alive_and_ends_with_the_viewers_account(served, monkeypatch):
-    from egov_probe.collector import page
-
     monkeypatch.setattr(page, "KEEPALIVE_S", 0.2)  # 15 s in service
-    connection = http.client.HTTPConnection(served.host, served.port, timeout=10)
+    connection = served.collector.connection(timeout=10)
     try:
         connection.request("GET", "/events", headers={"Cookie": f"{COOKIE}={served.cookie()}"})
         answer = connection.getresponse()
