@@ -17,6 +17,9 @@ NAME = "serve"
 HELP = ("chạy dịch vụ thu thập báo cáo qua HTTPS / run the collector: the probes' HTTPS API "
         "and the live readiness page")
 DEFAULT_LISTEN = "127.0.0.1:8443"
+# Open live pages (server-sent events) never end by themselves: on stop, uvicorn would wait
+# for them for ever. Uploads in flight finish well within this.
+GRACEFUL_STOP_S = 5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     config = uvicorn.Config(build_app(ctx), host=host, port=port, lifespan="on",
                             ssl_certfile=str(args.certfile) if tls else None,
                             ssl_keyfile=str(args.keyfile) if args.keyfile else None,
-                            proxy_headers=not tls, server_header=False, log_level="info")
+                            proxy_headers=not tls, server_header=False, log_level="info",
+                            timeout_graceful_shutdown=GRACEFUL_STOP_S)
     print(f"Dịch vụ thu thập / collector: {'https' if tls else 'http'}://{args.listen}, "
           f"kho / store {location}", flush=True)
     uvicorn.Server(config).run()

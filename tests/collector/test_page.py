@@ -285,3 +285,40 @@ def test_the_stream_keeps_alive_and_ends_with_the_viewers_account(served, monkey
         assert b"event:" not in rest
     finally:
         connection.close()
+
+
+def test_serve_stops_on_sigterm_while_a_page_is_open(tmp_path):
+    """An open event stream never ends by itself: ``serve`` stops anyway, within seconds."""
+    import http.client
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.servers.ports import free_port, wait_listening
+
+    store = scenario_store(tmp_path)
+    secret = "s" * 40
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "egov_probe", "serve", "--store", str(store), "--listen",
+         f"127.0.0.1:{port}", "--inventory", str(Path(__file__).parents[2] / "inventory")],
+        env={**os.environ, "EGOV_COLLECTOR_SECRET": secret}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        wait_listening("127.0.0.1", port, timeout=60)
+        cookie = SessionSigner(secret.encode()).issue(VIEWER, time.time())
+        connection.request("GET", "/events", headers={"Cookie": f"{COOKIE}={cookie}"})
+        answer = connection.getresponse()
+        assert answer.status == 200 and answer.readline() == b"retry: 2000\n"
+        server.send_signal(signal.SIGTERM)
+        # uvicorn shuts down, then dies of the signal it caught (as systemd expects)
+        assert server.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert b"Finished server process" in server.stderr.read()
+    finally:
+        connection.close()
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stderr.close()
