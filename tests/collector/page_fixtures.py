@@ -170,16 +170,19 @@ def browser(served, tmp_path):
 
 
 def login(browser, name: str, password: str) -> None:
-    """Fill the login form the browser shows and send it (waits for the next page)."""
-    from selenium.webdriver.support import expected_conditions
+    """Fill the login form the browser shows and send it; waits for the next document (known
+    by a mark the old one had; errors while the browser navigates are waited out)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.find_element("id", "name").clear()
     browser.find_element("id", "name").send_keys(name)
     browser.find_element("id", "password").send_keys(password)
-    button = browser.find_element("id", "login")
-    button.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(button))
+    browser.execute_script("window.egovBeforeLogin = true;")
+    browser.find_element("id", "login").click()
+    WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: b.execute_script("return !window.egovBeforeLogin && "
+                                   "document.readyState === 'complete';"))
 
 
 def wait_live(browser, timeout: float = 15) -> None:
