@@ -37,6 +37,7 @@ from .login import Sessions, lang_of, login_routes
 
 KEEPALIVE_S = 15.0  # a comment on the stream this often: proxies keep it open, dead pages found
 RETRY_MS = 2000  # how soon the browser reconnects a lost stream
+VERSION_HEADER = "X-Egov-Version"  # the store's state a fragment of rows shows
 FAILED = ("fail", "error", "warn")
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -78,6 +79,21 @@ def _script() -> bytes:
     return resources.files("egov_probe.collector").joinpath("static/live.js").read_bytes()
 
 
+def matrix_key(database: Database) -> tuple:
+    """What the matrix is built from changes when this changes (reports are never deleted)."""
+    return tuple(database.query(
+        "SELECT (SELECT COUNT(*) FROM reports), (SELECT MAX(id) FROM reports), "
+        "(SELECT COUNT(*) FROM mailbox_reviews), (SELECT MAX(id) FROM mailbox_reviews)")[0])
+
+
+def store_version(database: Database) -> str:
+    """What the page shows changes when this changes: the matrix, or a probe heard from (a
+    duplicate upload changes only when the unit last sent, and its outbox)."""
+    seen = database.query("SELECT MAX(last_seen_at), SUM(outbox_waiting), COUNT(*) "
+                          "FROM probe_keys")[0]
+    return "-".join(str(part) for part in (*matrix_key(database), *seen))
+
+
 @dataclass
 class MatrixCache:
     """The matrix is built again only when the store holds other reports or reviews than when
@@ -89,9 +105,7 @@ class MatrixCache:
     matrix: Optional[Matrix] = None
 
     def get(self, database: Database, ctx: CollectorContext) -> Matrix:
-        key = tuple(database.query(
-            "SELECT (SELECT COUNT(*) FROM reports), (SELECT MAX(id) FROM reports), "
-            "(SELECT COUNT(*) FROM mailbox_reviews), (SELECT MAX(id) FROM mailbox_reviews)")[0])
+        key = matrix_key(database)
         with self.lock:
             if key != self.key or self.matrix is None:
                 self.matrix = matrix_from_store(database, ctx.units, self.plan, MatrixFilter())
@@ -103,6 +117,7 @@ class MatrixCache:
 class Snapshot:
     matrix: Matrix
     activity: dict[str, UnitActivity]
+    version: str
 
 
 class LivePage:
@@ -123,7 +138,9 @@ class LivePage:
     def snapshot(self, unit_id: Optional[str] = None) -> Snapshot:
         database = self.ctx.open_database()
         try:
-            return Snapshot(self.cache.get(database, self.ctx), unit_activity(database, unit_id))
+            version = store_version(database)  # first: a change meanwhile is fetched again
+            return Snapshot(self.cache.get(database, self.ctx), unit_activity(database, unit_id),
+                            version)
         finally:
             database.close()
 
@@ -135,7 +152,7 @@ class LivePage:
                  if k not in ("lang", "L")}  # the page's own labels stand for L
         return self.render(request, template, lang, viewer=viewer, activity=shot.activity,
                            unit_href=lambda uid: f"/units/{uid}?lang={lang}",
-                           **{**drawn, **values})
+                           version=shot.version, **{**drawn, **values})
 
     # -- routes
 
@@ -153,23 +170,29 @@ class LivePage:
         return await run_in_threadpool(self.matrix_page, request, "live_charts.html.j2", viewer)
 
     async def rows(self, request: Request) -> Response:
-        """The rows of the units asked (``?unit=A&unit=B``), from one snapshot of the store:
-        what the page fetches after events (one request however many units changed)."""
+        """The rows of the units asked (``?unit=A&unit=B``; ``?all=1`` every unit), from one
+        snapshot of the store: what the page fetches after events (one request however many
+        units changed). The fragment starts with the store's version it shows."""
         viewer = await self.sessions.viewer(request)
         if viewer is None:
             return Response(status_code=401)
         known = self.ctx.unit_ids()
         asked = [u for u in dict.fromkeys(request.query_params.getlist("unit")) if u in known]
-        return await run_in_threadpool(self._rows_response, request, viewer, asked)
+        every = request.query_params.get("all") == "1"
+        return await run_in_threadpool(self._rows_response, request, viewer, asked, every)
 
-    def _rows_response(self, request: Request, viewer: str, unit_ids: list[str]) -> Response:
+    def _rows_response(self, request: Request, viewer: str, unit_ids: list[str],
+                       all_units: bool) -> Response:
         lang = lang_of(request)
         shot = self.snapshot()
         wanted = set(unit_ids)
-        return self.render(request, "live_rows.html.j2", lang, viewer=viewer,
-                           rows=[r for r in shot.matrix.rows if r.unit.unit_id in wanted],
-                           activity=shot.activity, trace_title=trace_title,
-                           unit_href=lambda uid: f"/units/{uid}?lang={lang}")
+        response = self.render(request, "live_rows.html.j2", lang, viewer=viewer,
+                               rows=[r for r in shot.matrix.rows
+                                     if all_units or r.unit.unit_id in wanted],
+                               activity=shot.activity, trace_title=trace_title,
+                               unit_href=lambda uid: f"/units/{uid}?lang={lang}")
+        response.headers[VERSION_HEADER] = shot.version
+        return response
 
     async def row(self, request: Request) -> Response:
         return await self._unit_page(request, "live_row.html.j2", redirect=False)
@@ -200,6 +223,13 @@ class LivePage:
                            unit_href=lambda uid: f"/units/{uid}?lang={lang}",
                            trace_title=trace_title)
 
+    def _version(self) -> str:
+        database = self.ctx.open_database()
+        try:
+            return store_version(database)
+        finally:
+            database.close()
+
     async def script(self, request: Request) -> Response:
         return Response(_script(), media_type="text/javascript",
                         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
@@ -212,11 +242,15 @@ class LivePage:
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     async def _stream(self, request: Request, viewer: str) -> AsyncIterator[str]:
-        """One ``unit`` event per changed unit; a comment every KEEPALIVE_S, and the stream
-        ends when the viewer's session does (the page then goes to the login)."""
+        """First a ``version`` event (the store's state: a page drawn from another state
+        fetches every row), then one ``unit`` event per unit the API changed. Every
+        KEEPALIVE_S without one: the version again if the store changed otherwise (a USB
+        import, another server process), else a comment. The stream ends when the viewer's
+        session does (the page then goes to the login)."""
         known = self.ctx.unit_ids()
         async with self.ctx.bus.subscribe() as queue:
-            yield f"retry: {RETRY_MS}\n: connected\n\n"
+            version = await run_in_threadpool(self._version)  # after subscribing: no gap
+            yield f"retry: {RETRY_MS}\n: connected\n\nevent: version\ndata: {version}\n\n"
             while True:
                 try:
                     unit_id = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
@@ -224,7 +258,10 @@ class LivePage:
                     if self.sessions.name_in(request) != viewer \
                             or not await run_in_threadpool(self.sessions.still_active, viewer):
                         return
-                    yield ": keep-alive\n\n"
+                    now = await run_in_threadpool(self._version)
+                    yield f"event: version\ndata: {now}\n\n" if now != version \
+                        else ": keep-alive\n\n"
+                    version = now
                     continue
                 if unit_id in known:
                     yield f"event: unit\ndata: {unit_id}\n\n"

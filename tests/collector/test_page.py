@@ -21,7 +21,8 @@ from tests.collector.conftest import enroll_probe, report_bytes, upload
 from tests.collector.page_fixtures import (PASSWORD, VIEWER, browser, login,  # noqa: F401
                                            page_context, scenario_store, served,
                                            uvicorn_on_loopback, wait_live)
-from tests.test_store_factory import make_report
+from egov_probe.store import import_paths
+from tests.test_store_factory import make_report, write_report
 
 pytestmark = pytest.mark.browsers
 UNIT = "xa-ma-thanh"
@@ -161,12 +162,13 @@ def test_the_event_stream_names_the_changed_unit(served):
         answer = connection.getresponse()
         assert answer.status == 200
         assert answer.getheader("content-type").startswith("text/event-stream")
-        assert answer.readline() == b"retry: 2000\n"
+        head = [answer.readline() for _ in range(6)]
+        assert head[:3] == [b"retry: 2000\n", b": connected\n", b"\n"]
+        assert head[3] == b"event: version\n" and head[4].startswith(b"data: ")
         served.ctx.bus.publish("not-a-unit")  # never forwarded
         served.ctx.bus.publish(UNIT)
-        lines = [answer.readline() for _ in range(4)]
-        assert b"event: unit\n" in lines and f"data: {UNIT}\n".encode() in lines
-        assert b"data: not-a-unit\n" not in lines
+        lines = [answer.readline() for _ in range(3)]
+        assert lines == [b"event: unit\n", f"data: {UNIT}\n".encode(), b"\n"]
     finally:
         connection.close()
 
@@ -275,7 +277,15 @@ def test_the_stream_keeps_alive_and_ends_with_the_viewers_account(served, monkey
         answer = connection.getresponse()
         assert [answer.readline() for _ in range(3)] == [b"retry: 2000\n", b": connected\n",
                                                          b"\n"]
+        version = [answer.readline() for _ in range(3)]
+        assert version[0] == b"event: version\n"
         assert [answer.readline() for _ in range(2)] == [b": keep-alive\n", b"\n"]
+        served.upload(make_report("xa-tien-thanh", "tienthanh-5", "2015-11-20T03:00:00Z"))
+        assert [answer.readline() for _ in range(3)] == [b"event: unit\n",
+                                                         b"data: xa-tien-thanh\n", b"\n"]
+        # the store changed: the next quiet moment says so
+        changed = [answer.readline() for _ in range(3)]
+        assert changed[0] == b"event: version\n" and changed[1] != version[1]
         database = served.ctx.open_database()
         try:
             disable_viewer(database, VIEWER)
@@ -322,3 +332,27 @@ def test_serve_stops_on_sigterm_while_a_page_is_open(tmp_path):
             server.kill()
             server.wait()
         server.stderr.close()
+
+
+def test_a_report_imported_from_a_stick_reaches_the_open_page(served, browser, monkeypatch):
+    """``egov-probe import`` (another process) tells no page: the stream's next quiet moment
+    finds the store changed and the page fetches its rows again, still without reloading."""
+    monkeypatch.setattr(page, "KEEPALIVE_S", 0.5)  # 15 s in service
+    browser.get(served.url + "/")
+    login(browser, VIEWER, PASSWORD)
+    wait_live(browser)
+    load_id = browser.find_element("id", "page").get_attribute("data-load-id")
+    usb = served.folder / "usb-2"
+    write_report(make_report("xa-my-thanh", "mythanh-0", "2015-11-20T03:00:00Z",
+                             statuses={"system.ram": "fail"}), usb)
+    database = served.ctx.open_database()
+    try:
+        summary = import_paths(database, [usb], served.ctx.unit_ids(), served.folder / "q2")
+        assert len(summary.imported) == 1
+    finally:
+        database.close()
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 10, poll_frequency=0.1).until(lambda b: b.execute_script(
+        "return document.getElementById('unit-xa-my-thanh').dataset.status;") == "not_ready")
+    assert browser.find_element("id", "page").get_attribute("data-load-id") == load_id
