@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
-import threading
-from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, AsyncIterator, Optional
 
@@ -24,16 +22,13 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from ..core.messages import text
-from ..core.plan import Plan, load_plan
-from ..matrix import Matrix, MatrixFilter
-from ..matrix.service import matrix_from_store
+from ..core.plan import load_plan
 from ..render.matrix_html import environment, matrix_values, trace_title
 from ..render.matrix_table import label
-from ..store import Database
 from ..store.queries import StoredHost
-from .activity import UnitActivity, unit_activity
 from .context import CollectorContext
 from .login import Sessions, lang_of, login_routes
+from .page_state import MatrixCache, Snapshot, store_version, take_snapshot
 
 KEEPALIVE_S = 15.0  # a comment on the stream this often: proxies keep it open, dead pages found
 RETRY_MS = 2000  # how soon the browser reconnects a lost stream
@@ -79,47 +74,6 @@ def _script() -> bytes:
     return resources.files("egov_probe.collector").joinpath("static/live.js").read_bytes()
 
 
-def matrix_key(database: Database) -> tuple:
-    """What the matrix is built from changes when this changes (reports are never deleted)."""
-    return tuple(database.query(
-        "SELECT (SELECT COUNT(*) FROM reports), (SELECT MAX(id) FROM reports), "
-        "(SELECT COUNT(*) FROM mailbox_reviews), (SELECT MAX(id) FROM mailbox_reviews)")[0])
-
-
-def store_version(database: Database) -> str:
-    """What the page shows changes when this changes: the matrix, or a probe heard from (a
-    duplicate upload changes only when the unit last sent, and its outbox)."""
-    seen = database.query("SELECT MAX(last_seen_at), SUM(outbox_waiting), COUNT(*) "
-                          "FROM probe_keys")[0]
-    return "-".join(str(part) for part in (*matrix_key(database), *seen))
-
-
-@dataclass
-class MatrixCache:
-    """The matrix is built again only when the store holds other reports or reviews than when
-    it was last built (many pages redrawing one row after one upload build it once)."""
-
-    plan: Plan
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    key: Optional[tuple] = None
-    matrix: Optional[Matrix] = None
-
-    def get(self, database: Database, ctx: CollectorContext) -> Matrix:
-        key = matrix_key(database)
-        with self.lock:
-            if key != self.key or self.matrix is None:
-                self.matrix = matrix_from_store(database, ctx.units, self.plan, MatrixFilter())
-                self.key = key
-            return self.matrix
-
-
-@dataclass
-class Snapshot:
-    matrix: Matrix
-    activity: dict[str, UnitActivity]
-    version: str
-
-
 class LivePage:
     def __init__(self, ctx: CollectorContext, sessions: Sessions) -> None:
         self.ctx = ctx
@@ -136,13 +90,7 @@ class LivePage:
         return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
     def snapshot(self, unit_id: Optional[str] = None) -> Snapshot:
-        database = self.ctx.open_database()
-        try:
-            version = store_version(database)  # first: a change meanwhile is fetched again
-            return Snapshot(self.cache.get(database, self.ctx), unit_activity(database, unit_id),
-                            version)
-        finally:
-            database.close()
+        return take_snapshot(self.ctx, self.cache, unit_id)
 
     def matrix_page(self, request: Request, template: str, viewer: str,
                     unit_id: Optional[str] = None, **values: Any) -> Response:

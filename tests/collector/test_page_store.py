@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from egov_probe.collector.activity import unit_activity
-from egov_probe.collector.page import MatrixCache
 from egov_probe.collector.context import CollectorContext
+from egov_probe.collector.page_state import MatrixCache, unit_activity
 from egov_probe.collector.viewers import (add_viewer, disable_viewer, is_active, list_viewers,
                                           verify_login)
 from egov_probe.core.errors import InputError
