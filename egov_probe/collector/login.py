@@ -20,10 +20,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .context import CollectorContext
+from .limits import RateLimiter
 from .viewers import COOKIE, SESSION_SECONDS, SessionSigner, is_active, verify_login
 
 MAX_FORM_BYTES = 4096
 LANGS = ("vi", "en")
+# Login attempts (right or wrong): per name typed 10 at once then one every 6 s; per client
+# address 30 at once then one a second. Guessing is slow; an office behind one address is not.
+NAME_BURST, NAME_RATE = 10, 1 / 6
+CLIENT_BURST, CLIENT_RATE = 30, 1.0
 
 
 def lang_of(request: Request, form: Optional[dict[str, str]] = None) -> str:
@@ -104,7 +109,10 @@ def login_routes(sessions: Sessions, render: Callable[..., Response]) -> list[Ba
 
     async def login_form(request: Request) -> Response:
         return render(request, "login.html.j2", lang_of(request), 200, failed=False, name="",
-                      next=safe_next(request.query_params.get("next")))
+                      next=safe_next(request.query_params.get("next")), wait=None)
+
+    by_name = RateLimiter(NAME_RATE, NAME_BURST)
+    by_client = RateLimiter(CLIENT_RATE, CLIENT_BURST)
 
     async def login(request: Request) -> Response:
         form = await read_form(request)
@@ -112,10 +120,17 @@ def login_routes(sessions: Sessions, render: Callable[..., Response]) -> list[Ba
             return Response("refused", status_code=403, media_type="text/plain")
         lang, name = lang_of(request, form), form.get("name", "").strip()
         target = safe_next(form.get("next"))
+        wait = by_client.retry_after(request.client.host if request.client else "") \
+            or by_name.retry_after(name.casefold())
+        if wait is not None:
+            response = render(request, "login.html.j2", lang, 429, failed=False, name=name,
+                              next=target, wait=wait)
+            response.headers["Retry-After"] = str(wait)
+            return response
         if not name or not await run_in_threadpool(sessions.check_password, name,
                                                    form.get("password", "")):
             return render(request, "login.html.j2", lang, 401, failed=True, name=name,
-                          next=target)
+                          next=target, wait=None)
         response = RedirectResponse(target if "lang=" in target or lang == "vi"
                                     else f"{target}{'&' if '?' in target else '?'}lang={lang}",
                                     status_code=303)

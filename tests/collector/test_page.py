@@ -356,3 +356,20 @@ def test_a_report_imported_from_a_stick_reaches_the_open_page(served, browser, m
     WebDriverWait(browser, 10, poll_frequency=0.1).until(lambda b: b.execute_script(
         "return document.getElementById('unit-xa-my-thanh').dataset.status;") == "not_ready")
     assert browser.find_element("id", "page").get_attribute("data-load-id") == load_id
+
+
+def test_guessing_a_password_is_slowed(served):
+    from egov_probe.collector import login as login_module
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for _ in range(login_module.NAME_BURST):
+        answer = served.request("POST", "/login", body=f"name={VIEWER}&password=sai".encode(),
+                                headers=form)
+        assert answer.status == 401
+    refused = served.request("POST", "/login", body=f"name={VIEWER}&password={PASSWORD}"
+                             .encode(), headers=form)
+    assert refused.status == 429 and int(refused.headers["retry-after"]) >= 1
+    assert "Đăng nhập quá nhiều lần" in refused.body.decode()
+    assert "set-cookie" not in refused.headers
+    other = served.request("POST", "/login", body=b"name=someone-else&password=x", headers=form)
+    assert other.status == 401  # another name is not held up
