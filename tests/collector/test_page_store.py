@@ -82,3 +82,34 @@ def test_the_matrix_is_built_again_only_when_the_store_changed(database, tmp_pat
     second = cache.get(database, ctx)
     assert second is not first
     assert {r.unit.unit_id: r.status for r in second.rows}["xa-ma-thanh"] == "not_ready"
+
+
+def test_the_page_over_either_store(collector):  # noqa: F811
+    """The page's queries on SQLite and PostgreSQL, through the real app (no browser)."""
+    import time
+
+    from egov_probe.collector.viewers import COOKIE, SessionSigner
+    from tests.collector.conftest import enroll_probe, report_bytes, upload
+
+    database = collector.database()
+    try:
+        add_viewer(database, "lan", PASSWORD)
+    finally:
+        database.close()
+    signed = SessionSigner(collector.ctx.session_secret).issue("lan", time.time())
+    cookie = {"Cookie": f"{COOKIE}={signed}"}
+    probe = enroll_probe(collector, "xa-ma-thanh", machine_id="m-page")
+    report = make_report("xa-ma-thanh", "ws1", "2015-11-10T03:00:00Z", machine_id="m-page",
+                         statuses={"system.ram": "fail"})
+    assert upload(collector, probe, report_bytes(report), outbox=4).status == 201
+    page = collector.request("GET", "/", headers=cookie)
+    assert page.status == 200
+    assert page.body.decode().count('<tr class="unit"') == len(collector.ctx.units)
+    row = collector.request("GET", "/rows/xa-ma-thanh", headers=cookie)
+    html = row.body.decode()
+    assert 'data-status="not_ready"' in html and '<td class="num outbox">4</td>' in html
+    several = collector.request("GET", "/rows?all=1", headers=cookie)
+    assert several.body.decode().count('<tr class="unit"') == len(collector.ctx.units)
+    assert several.headers["x-egov-version"].startswith("1-")  # one report stored
+    details = collector.request("GET", "/units/xa-ma-thanh?lang=en", headers=cookie).body.decode()
+    assert "Fix ram" in details
