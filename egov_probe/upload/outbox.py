@@ -21,7 +21,9 @@ from typing import Any, Optional
 
 from ..core.atomic import fsync_dir, write_atomic_with, write_json_atomic, write_text_atomic
 from ..core.errors import InputError
+from ..core.report_file import check_object
 from ..core.signing import ReportSignature, parse_signature, sign_report
+from ..core.yamlsource import parse_json_bytes
 
 MAX_REPORTS = 500
 MAX_BYTES = 200 * 1024 * 1024
@@ -73,12 +75,8 @@ class Queued:
 
 def report_header(data: bytes, name: str) -> ReportHeader:
     """The report's id (32 hex digits) and ``host.unit_id`` from its JSON bytes."""
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"expected the JSON of a report: {exc}", path=name) from exc
-    if not isinstance(document, dict):
-        raise InputError("expected a JSON object (a report)", path=name)
+    document = parse_json_bytes(data, name)  # the bounded parser every report goes through
+    check_object(document, name, "report")
     report_id = document.get("report_id")
     if not isinstance(report_id, str) or not _REPORT_ID.match(report_id):
         raise InputError(f"expected 32 hex digits, found {report_id!r}", path=name,
