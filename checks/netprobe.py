@@ -61,16 +61,35 @@ def tcp_state(address: str, port: int, timeout: float = 3) -> str:
 
 def http_get(address: str, path: str, server_name: str, tls: bool) -> tuple[int, dict, bytes]:
     """GET through the proxy as a browser would ask for server_name."""
+    return http_request(address, "GET", path, server_name, tls)
+
+
+def http_request(address: str, method: str, path: str, server_name: str, tls: bool,
+                 body: bytes | None = None,
+                 headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
+    """One HTTP(S) request to the proxy for server_name (SNI and Host)."""
     if tls:
-        conn = http.client.HTTPSConnection(address, 443, timeout=10, context=_client_context())
+        conn = _NamedHTTPSConnection(address, server_name)
     else:
         conn = http.client.HTTPConnection(address, 80, timeout=10)
     try:
-        conn.request("GET", path, headers={"Host": server_name})
+        conn.request(method, path, body=body, headers={"Host": server_name, **(headers or {})})
         response = conn.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         conn.close()
+
+
+class _NamedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address, with server_name in the TLS handshake (SNI) as a browser sends it."""
+
+    def __init__(self, address: str, server_name: str) -> None:
+        super().__init__(address, 443, timeout=10, context=_client_context())
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)
 
 
 def peer_certificate(address: str, server_name: str, cafile: str | None) -> tuple[bool, str]:

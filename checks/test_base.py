@@ -12,6 +12,7 @@ GROUP_SERVICES = {
     "egov_db_servers": ("postgresql@15-main", "egov-pg-backup.timer"),
     "egov_proxy_servers": ("nginx",),
     "egov_mail_relay_servers": ("postfix",),
+    "egov_collector_servers": ("egov-collector",),
 }
 MODERN_CIPHERS = {"chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com",
                   "aes128-gcm@openssh.com", "aes256-ctr", "aes192-ctr", "aes128-ctr"}

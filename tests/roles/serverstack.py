@@ -20,9 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 APP_SOURCE = Path(__file__).with_name("testapp") / "egov_testapp.py"
 SITE = ROOT / "playbooks" / "site.yml"
-GROUPS = ("egov_db_servers", "egov_app_servers", "egov_proxy_servers", "egov_mail_relay_servers")
-# Three servers: the database, the application (also the mail relay), and the proxy apart.
-SPLIT = {"egov-db": (GROUPS[0],), "egov-app": (GROUPS[1], GROUPS[3]), "egov-proxy": (GROUPS[2],)}
+GROUPS = ("egov_db_servers", "egov_app_servers", "egov_proxy_servers", "egov_mail_relay_servers",
+          "egov_collector_servers")
+# Three servers: the database, the application (also the mail relay), and the proxy apart (also
+# the collector, which listens on loopback behind it; its store on the database server).
+SPLIT = {"egov-db": (GROUPS[0],), "egov-app": (GROUPS[1], GROUPS[3]),
+         "egov-proxy": (GROUPS[2], GROUPS[4])}
 ALL_IN_ONE = {"egov-one": GROUPS}
 MODULES = (("docmgmt", 8081), ("onestop", 8082))
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
@@ -147,6 +150,8 @@ def _write_vault(stack: Stack) -> None:
     stack.vault_password_file.chmod(0o600)
     secret_vars = {f"vault_egov_{name}_db_password": secrets.token_urlsafe(24)
                    for name, _port in MODULES}
+    secret_vars["vault_egov_collector_db_password"] = secrets.token_urlsafe(24)
+    secret_vars["vault_egov_collector_session_secret"] = secrets.token_urlsafe(48)
     secret_vars["vault_egov_mail_relay_sasl_user"] = "egov-notify@nghean.gov.vn"
     secret_vars["vault_egov_mail_relay_sasl_password"] = secrets.token_urlsafe(24)
     vault = stack.group_vars / "vault.yml"

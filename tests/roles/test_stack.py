@@ -4,12 +4,17 @@ verified by checks/."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import http.client
 import json
+import re
 import socket
 import ssl
 import subprocess
 import time
+
+from pathlib import Path
 
 import pytest
 from aptrepo import PACKAGE, build_deb, publish
@@ -17,11 +22,14 @@ from relay import ProvincialRelay
 from serverstack import BIN, ROOT, SPLIT, issue_rsa, make_stack
 
 from checks.netprobe import http_get
+from egov_probe.core import signing
 from egov_probe.core.report_file import validation_errors
 from tests.servers.ca import TestCA
+from tests.test_store_factory import make_report, write_report
 
 pytestmark = pytest.mark.servers
 PORTAL = "egov.nghean.gov.vn"
+COLLECTOR = "thu-thap.egov.nghean.gov.vn"  # the collector's site on the proxy (same certificate)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +41,7 @@ def ca(tmp_path_factory):
 def stack(lab, ca, tmp_path_factory):
     lab.boot(list(SPLIT))
     stack = make_stack(lab, tmp_path_factory.mktemp("stack"), SPLIT)
-    issued = ca.issue("portal", PORTAL)
+    issued = ca.issue("portal", PORTAL, COLLECTOR)
     stack.use_certificate(issued.cert, issued.key)
     return stack
 
@@ -169,6 +177,80 @@ def test_new_release_deploys_and_a_broken_one_rolls_back(stack, lab, converged):
     assert serve(lab, "/onestop/healthz")[0] == 200
 
 
+# --- The collector (issue 16): egov-probe serve on the proxy server, its store on egov-db ------
+
+
+class _CollectorConnection(http.client.HTTPSConnection):
+    """HTTPS to the proxy's address as a probe reaches the collector: SNI and Host the collector's
+    name, the certificate verified against the test CA."""
+
+    def __init__(self, address: str, cafile: Path) -> None:
+        super().__init__(address, 443, timeout=30,
+                         context=ssl.create_default_context(cafile=str(cafile)))
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=COLLECTOR)
+
+
+def collector_call(lab, ca, method: str, path: str, body: bytes = b"",
+                   headers: dict | None = None) -> tuple[int, bytes]:
+    conn = _CollectorConnection(lab.containers["egov-proxy"].address, ca.root.cert)
+    try:
+        conn.request(method, path, body=body, headers={"Host": COLLECTOR, **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_collector_checks_pass(stack, ca, converged, tmp_path):
+    """checks/test_collector.py on the live collector: running, loopback only, sandboxed,
+    secrets root-only and off the command line, /v1/ and /events through nginx."""
+    result = run_checks_named(stack, ca, tmp_path, "collector")
+    statuses = {cid: status for cid, (status, _observed) in proxy_statuses(tmp_path).items()
+                if cid.startswith("server.collector.")}
+    assert len(statuses) == 5 and set(statuses.values()) == {"pass"}, result.stdout[-4000:]
+
+
+def test_collector_takes_a_signed_report_through_nginx(lab, ca, converged, tmp_path):
+    """Enroll with a token made on the server, then upload a signed, gzipped report over real
+    HTTPS through nginx: 201, then 200 for the same bytes; the report is in egov-db's store."""
+    made = lab.ssh(lab.containers["egov-proxy"],
+                   "egov-collector token create --unit xa-ma-thanh --uses 1", timeout=120)
+    assert made.returncode == 0, made.stdout + made.stderr
+    [token] = re.findall(r"egt_[A-Za-z0-9_-]+", made.stdout)
+    key = signing.generate_private_key()
+    public = signing.public_key_text(key)
+    status, body = collector_call(lab, ca, "POST", "/v1/enroll", json.dumps(
+        {"token": token, "public_key": public, "hostname": "ws1", "machine_id": None}).encode(),
+        {"Content-Type": "application/json"})
+    assert status == 201, body
+    key_id = json.loads(body)["key_id"]
+    report = make_report(unit_id="xa-ma-thanh", hostname="ws1")
+    data = write_report(report, tmp_path).read_bytes()
+    signature = signing.sign_report(key, data)
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
+               "X-Egov-Key-Id": key_id, "X-Egov-Signature": signature.signature,
+               "X-Egov-Outbox": "0"}
+    path = f"/v1/reports/{report.report_id}"
+    first = collector_call(lab, ca, "PUT", path, gzip.compress(data), headers)
+    again = collector_call(lab, ca, "PUT", path, gzip.compress(data), headers)
+    assert first[0] == 201 and json.loads(first[1]) == {"status": "imported"}, first
+    assert again[0] == 200 and json.loads(again[1]) == {"status": "duplicate"}, again
+    stored = lab.ssh(lab.containers["egov-db"], "runuser -u postgres -- psql -XAt -d egov_collector "
+                     f"-c \"SELECT count(*) FROM reports WHERE report_id = '{report.report_id}'\"")
+    assert stored.stdout.strip() == "1", stored.stdout + stored.stderr
+
+
+def test_collector_body_limit_is_enforced_by_nginx(lab, ca, converged):
+    """client_max_body_size is the collector's limit: one byte more is refused by the proxy."""
+    limit = 8 * 1024 * 1024
+    status, _body = collector_call(lab, ca, "PUT", "/v1/reports/too-big", b"x" * (limit + 1),
+                                   {"Content-Type": "application/json"})
+    assert status == 413
+
+
 # --- Hardening (issue 17) -------------------------------------------------------------------
 
 SSH_ALLOWED = {
@@ -234,8 +316,8 @@ def proxy_statuses(tmp_path) -> dict:
 def test_nginx_offers_exactly_the_profile_for_the_certificate_type(stack, lab, ca, converged,
                                                                    key_type, tmp_path):
     """openssl s_client, one suite at a time, against an RSA and then an EC certificate."""
-    issued = (issue_rsa(ca, "portal-rsa", PORTAL) if key_type == "rsa"
-              else ca.issue("portal-ec", PORTAL))
+    issued = (issue_rsa(ca, "portal-rsa", PORTAL, COLLECTOR) if key_type == "rsa"
+              else ca.issue("portal-ec", PORTAL, COLLECTOR))
     stack.use_certificate(issued.cert, issued.key)
     run = stack.playbook("--tags", "egov_proxy")
     assert run.returncode == 0, run.output[-4000:]
