@@ -38,8 +38,33 @@ def sums(folder: Path) -> str:
     return "".join(lines)
 
 
+def source_digest(source: Path) -> str:
+    """SHA-256 over the project's files (names and contents) that go into the wheel."""
+    digest = hashlib.sha256()
+    for name in PROJECT_FILES:
+        path = source / name
+        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                       and p.suffix != ".pyc") if path.is_dir() else [path]
+        for item in files:
+            digest.update(str(item.relative_to(source)).encode() + b"\0" + item.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def build_own_wheel(source: Path, out: Path) -> Path:
-    """egov-probe's wheel, built in a scratch copy of the project's files."""
+    """egov-probe's wheel, built in a scratch copy of the project's files; kept when the files
+    are the ones it was built from (the marker .source-<digest>)."""
+    marker = out / f".source-{source_digest(source)}"
+    built_before = sorted(out.glob("egov_probe-*.whl"))
+    if marker.exists() and len(built_before) == 1:
+        return built_before[0]
+    wheel = _build(source, out)
+    for old in out.glob(".source-*"):
+        old.unlink()
+    marker.touch()
+    return wheel
+
+
+def _build(source: Path, out: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="egov-collector-build-") as scratch:
         tree = Path(scratch) / "src"
         tree.mkdir()
