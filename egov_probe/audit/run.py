@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import socket
 import uuid
 from typing import Optional
@@ -11,6 +10,7 @@ from .. import __version__
 from ..core.clock import local_offset_text, utc_now, utc_text
 from ..core.model import HostIdentity, OsInfo, PolicyRef, Report
 from ..core.units import Unit
+from ..facts.system import machine
 from ..judge.policy import Policy
 from .sections import Section, default_sections
 
@@ -48,4 +48,4 @@ def _os_info(facts: dict) -> Optional[OsInfo]:
         return None
     value = os_fact["value"]
     return OsInfo(name=value["name"], version=value["version"], build=value["build"],
-                  arch=platform.machine())
+                  arch=machine())

@@ -71,8 +71,27 @@ def linux_os_from(info: dict[str, str], kernel: str) -> Fact:
                  Evidence("platform", "uname -r", kernel)))
 
 
+def machine() -> str:
+    """``platform.machine()``, without its cost on Windows: there Python 3.11's
+    ``platform.uname()`` starts ``cmd /c ver`` (a process start, slow on a cold PC and
+    under Wine) before giving what it takes from the environment, read here directly."""
+    if sys.platform == "win32":
+        return (os.environ.get("PROCESSOR_ARCHITEW6432", "")
+                or os.environ.get("PROCESSOR_ARCHITECTURE", ""))
+    return platform.machine()
+
+
+def processor() -> str:
+    """``platform.processor()``; on Windows from the environment, as Python 3.11 reads it
+    (without ``platform.uname()``'s ``cmd /c ver``: see :func:`machine`)."""
+    if sys.platform == "win32":
+        return os.environ.get("PROCESSOR_IDENTIFIER", machine())
+    return platform.processor()
+
+
 def arch_fact() -> Fact:
-    return Fact(platform.machine(), (Evidence("platform", "platform.machine()", platform.machine()),))
+    arch = machine()
+    return Fact(arch, (Evidence("platform", "platform.machine()", arch),))
 
 
 def cpu_cores_fact() -> Fact:
@@ -85,7 +104,7 @@ def cpu_model_fact() -> Optional[Fact]:
     if sys.platform.startswith("linux"):
         return cpu_model_from_cpuinfo(Path("/proc/cpuinfo").read_text(encoding="utf-8",
                                                                       errors="replace"))
-    model = platform.processor()
+    model = processor()
     return Fact(model, (Evidence("platform", "platform.processor()", model),)) if model else None
 
 
