@@ -76,3 +76,23 @@ def test_vietnamese_fonts_are_those_fontconfig_says_cover_vietnamese():
     listed = subprocess.run(["fc-list", f":charset={charset}", "family"],
                             capture_output=True, text=True, check=True).stdout
     assert {line.split(",")[0] for line in listed.splitlines() if line} == set(families)
+
+
+def test_windows_machine_and_processor_are_what_platform_reads_there(monkeypatch):
+    """On Windows the audit reads the machine and processor from the environment, exactly as
+    Python 3.11's platform does, without platform.uname()'s ``cmd /c ver`` child process."""
+    from egov_probe.facts import system
+
+    monkeypatch.setattr(system.sys, "platform", "win32")
+    cases = [{"PROCESSOR_ARCHITECTURE": "AMD64",
+              "PROCESSOR_IDENTIFIER": "Intel64 Family 6 Model 142 Stepping 10, GenuineIntel"},
+             {"PROCESSOR_ARCHITECTURE": "x86", "PROCESSOR_ARCHITEW6432": "AMD64"},
+             {}]
+    for env in cases:
+        for name in ("PROCESSOR_ARCHITECTURE", "PROCESSOR_ARCHITEW6432", "PROCESSOR_IDENTIFIER"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        assert system.machine() == platform._get_machine_win32()
+        assert system.processor() == platform._Processor.get_win32()
+        assert system.arch_fact().value == system.machine()
