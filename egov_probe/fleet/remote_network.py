@@ -1,17 +1,19 @@
 """``egov-probe fleet --network``: the network and signature checks run on each Linux host.
 
 Reachability is the unit's own (its DNS, routes, proxy and firewall), so the checks run on the
-workstation, not on the controller. Over the SSH session the collector used, one more command
-asks the host's ``python3`` its version (3.10 or newer) and bytecode version, then starts it
-with a bootstrap (``python3 -I -c``) that reads, from stdin, a zip of the probe's pure-Python
-code (what the host needs of egov_probe, dnspython and PyYAML, about 400 KB; the modules it
-surely runs compiled, when the host's bytecode version is the controller's) and imports from
-it in memory: nothing is installed or written on the host, nothing is left behind. The request that follows the zip is the host's effective policy (its
-CA file's content instead of the controller's path) and the message catalogue.
-``fleet/onhost.py`` runs there and answers with each section's facts and checks, which join
-the host's report as if the local audit had run them. This runs on its own channel of the
-session while the collector runs on another, so ``--network`` adds to a host's time only
-what the network checks take beyond the collector.
+workstation, not on the controller. Over the SSH session the collector uses, one more command
+starts the host's ``python3`` (``-I -S``) with a bootstrap that first prints its bytecode
+version and version (3.10 or newer needed), then reads from stdin a zip of the probe's
+pure-Python code (what the host needs of egov_probe and dnspython, PyYAML's sources in case;
+the modules it surely runs compiled for the controller's bytecode version, about 700 KB; a
+host with another Python passes over that zip and gets the sources, about 450 KB) and imports
+from it in memory: nothing is installed or written on the host, nothing is left behind. The
+compiled zip is built before the hosts start and sent as soon as the command starts; the
+request that follows is the host's effective policy (its CA file's content instead of the
+controller's path) and the message catalogue. ``fleet/onhost.py`` runs there and answers with
+each section's facts and checks, which join the host's report as if the local audit had run
+them. This runs on its own channel of the session while the collector runs on another, so
+``--network`` adds to a host's time only what the network checks take beyond the collector.
 
 Where that cannot be done, the report says so: one ``skipped`` check per section
 ("not checked") with the reason: no python3, a python3 older than 3.10, a Windows host, the
@@ -44,8 +46,8 @@ from .ssh import SshSession
 SECTIONS = ("network", "signature")
 # What the host needs, and only that (the zip crosses slow commune links): the probe without
 # its controller-side parts (hosts are Linux), dnspython without DNSSEC and zones, and
-# PyYAML's pure-Python part (the policy module reads YAML). Sources: the host compiles only
-# what it imports.
+# PyYAML's pure-Python part (never imported by the network sections: sources, in case).
+# Sources: the host compiles only what it imports.
 BUNDLED: dict[str, tuple[str, ...]] = {
     "egov_probe": ("render/", "store/", "matrix/", "mailboxes/", "kit/", "commands/", "schema/",
                    "collector/", "upload/", "__main__.py", "core/report_file.py",
