@@ -85,9 +85,11 @@ def main() -> int:
             policy_path = policy(folder, hosts, portal, ca)
             inventory = hosts.inventory(folder / "inventory.yml")
             with web:
+                load = os.getloadavg()[0]
                 plain_wall = run(hosts, inventory, policy_path, folder / "plain", args.forks)
                 net_wall = run(hosts, inventory, policy_path, folder / "net", args.forks,
                                "--network")
+                load_after = os.getloadavg()[0]
         finally:
             hosts.close()
         plain, net = durations(folder / "plain"), durations(folder / "net")
@@ -99,7 +101,8 @@ def main() -> int:
         return 1
     median_added, median_own = statistics.median(added), statistics.median(own)
     print(f"{len(names)} hosts, forks {args.forks}: fleet {plain_wall:.1f} s, "
-          f"fleet --network {net_wall:.1f} s")
+          f"fleet --network {net_wall:.1f} s (load average {load:.1f} before, "
+          f"{load_after:.1f} after; this machine: {os.cpu_count()} CPUs)")
     print(f"per host: --network adds median {median_added:.2f} s (worst {max(added):.2f} s); "
           f"the network checks' own time (baseline): median {median_own:.2f} s "
           f"(worst {max(own):.2f} s); ratio {median_added / median_own:.2f}")

@@ -7,26 +7,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from ..core.model import CheckResult
 from ..facts.base import Fact, collect_timed
 from ..facts.browser_types import BrowserInstall
 from ..facts.system import SYSTEM_COLLECTORS
 from ..judge.browsers import judge_browsers
 from ..judge.policy import Policy
 from ..judge.system import fact_of_check, judge_system
-
-
-@dataclass
-class SectionResult:
-    """What one section of the audit found (its facts, for the report) and judged."""
-
-    name: str
-    facts: Any
-    checks: list[CheckResult] = field(default_factory=list)
-
-
-# A section collects and judges one area under the policy.
-Section = Callable[[Policy], SectionResult]
+from .network_sections import network_section, signature_section
+from .section import Section, SectionResult
 
 
 def system_section(policy: Policy,
@@ -79,27 +67,6 @@ def browser_section(policy: Policy,
 
 def default_sections() -> list[Section]:
     return [system_section, browser_section]
-
-
-def network_section(policy: Policy) -> SectionResult:
-    """The endpoints (DNS, TCP v4/v6, TLS, HTTP), IPv6 and the clock (category ``clock``)."""
-    from ..facts.network import collect_network, local_proxy_settings
-    from ..judge.network import judge_network
-
-    facts = collect_network(policy.section("network"), local_proxy_settings())
-    return SectionResult("network", facts.as_dict(),
-                         judge_network(facts, policy.section("network")))
-
-
-def signature_section(policy: Policy) -> SectionResult:
-    from ..facts.network import local_proxy_settings
-    from ..facts.signature import collect_signature
-    from ..judge.signature import judge_signature
-
-    facts = collect_signature(policy.section("signature"), policy.section("network"),
-                              local_proxy_settings())
-    return SectionResult("signature", facts.as_dict(), judge_signature(
-        facts, policy.section("signature"), policy.section("network")))
 
 
 def mailbox_section(login: Any) -> Section:

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from .model import Text
 
 MESSAGES_PREFIX = "messages"
-# libyaml when PyYAML has it: the catalogue is read on every audit.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @functools.lru_cache(maxsize=1)
 def catalogue() -> dict[str, Any]:
-    """Every ``data/messages*.yml`` merged (one file per area; a key may stand in one only)."""
+    """Every ``data/messages*.yml`` merged (one file per area; a key may stand in one only).
+    YAML is read here only: the on-host network probe gets the catalogue already parsed and
+    never imports PyYAML (``fleet/onhost.py``)."""
+    from importlib import resources
+
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
     merged: dict[str, Any] = {}
     data = resources.files("egov_probe.data")
     for entry in sorted(data.iterdir(), key=lambda e: e.name):
         if entry.name.startswith(MESSAGES_PREFIX) and entry.name.endswith(".yml"):
-            for key, value in (yaml.load(entry.read_text("utf-8"), Loader=_LOADER) or {}).items():
+            for key, value in (yaml.load(entry.read_text("utf-8"), Loader=loader) or {}).items():
                 if key in merged:
                     raise ValueError(f"message key {key!r} is defined twice (in {entry.name})")
                 merged[key] = value

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..audit.sections import SectionResult
+from ..audit.section import SectionResult
 from ..core.atomic import write_json_atomic
 from ..core.errors import InputError
 from ..core.model import Outcome, Report
@@ -26,7 +26,7 @@ from ..judge.policy import Policy, load_policy
 from .collect import TransportOptions, collect, partial_evidence, unverified_because
 from .host import HostFailure, InventoryHost, Job
 from .progress import Progress, category
-from .remote_network import HostSections, not_checked
+from .remote_network import HostSections, ProbeBundle, not_checked
 from .reports import RemoteEvidence, failure_report, host_report
 from .ssh import ssh_session
 
@@ -152,6 +152,8 @@ class _Run:
         self.active: set[Job] = set()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        # With --network: the probe's zip, built once, before any host's clock starts.
+        self.probe = ProbeBundle() if settings.network else None
 
     def audit(self, targets: list[InventoryHost]) -> None:
         watchdog = threading.Thread(target=self._watch_deadlines, daemon=True)
@@ -241,7 +243,7 @@ class _Run:
         if target.connection == "winrm":
             return collect(target, options, job), not_checked(WINDOWS_NOT_CHECKED)
         with ssh_session(target, options.ssh, job) as session:
-            network = HostSections(session, policy)  # on its own channel, meanwhile
+            network = HostSections(session, policy, self.probe)  # own channel, meanwhile
             evidence = collect(target, options, job, session)
             return evidence, network.result()
 

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 import paramiko
 from paramiko.ssh_exception import IncompatiblePeer
@@ -84,6 +84,13 @@ class SshSession:
     def run(self, command: str, stdin: str | bytes) -> str:
         """What ``command`` printed on stdout, fed ``stdin``."""
         return _exec(self.transport, command, stdin, self.job)
+
+    def converse(self, command: str, reply: Callable[[str], Optional[bytes]],
+                 early: Optional[bytes] = None) -> tuple[str, str]:
+        """Run ``command`` with ``early`` sent on its stdin at once; once it printed its first
+        line, ``reply(line)`` gives the rest of its stdin (None: nothing more). Returns that
+        first line and what it printed after it on stdout."""
+        return _converse(self.transport, command, reply, self.job, early=early)
 
 
 @contextlib.contextmanager
@@ -236,24 +243,73 @@ def _channel_through(jump: paramiko.Transport, endpoint: Endpoint, options: SshO
 
 
 def _exec(transport: paramiko.Transport, command: str, stdin: str | bytes, job: Job) -> str:
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    return "".join(_converse(transport, command, lambda _first: data, job, first_line=False))
+
+
+def _converse(transport: paramiko.Transport, command: str,
+              reply: Callable[[str], Optional[bytes]], job: Job,
+              first_line: bool = True, early: Optional[bytes] = None) -> tuple[str, str]:
     chunks: list[bytes] = []
     try:
         channel = transport.open_session(timeout=max(0.1, job.remaining()))
         channel.exec_command(command)
-        channel.sendall(stdin.encode("utf-8") if isinstance(stdin, str) else stdin)
+        sender = _EarlySender(channel, early) if early else None
+        first = _read(channel, chunks, job, until_line=True) if first_line else ""
+        data = reply(first)
+        if sender is not None:
+            sender.wait(needed=bool(data))
+        if data:
+            channel.sendall(data)
         channel.shutdown_write()
-        while True:
-            channel.settimeout(max(0.05, job.remaining()))
-            data = channel.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
+        _read(channel, chunks, job)
     except (OSError, EOFError, paramiko.SSHException) as exc:
         _stop_if_late(job, chunks)
         raise HostFailure(Outcome.PARTIAL, f"session broke: {_reason(exc)}",
                           partial_output=_text(chunks)) from exc
     _stop_if_late(job, chunks)
-    return _text(chunks)
+    return first, _text(chunks)
+
+
+class _EarlySender:
+    """Sends the first part of a command's stdin while its first line is awaited (the bytes
+    are on their way while the command starts, instead of one round trip later)."""
+
+    def __init__(self, channel: paramiko.Channel, data: bytes) -> None:
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._send, args=(channel, data),
+                                        name="egov-ssh-stdin", daemon=True)
+        self._thread.start()
+
+    def _send(self, channel: paramiko.Channel, data: bytes) -> None:
+        try:
+            channel.sendall(data)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            self._error = exc
+
+    def wait(self, needed: bool) -> None:
+        """Wait until sent; a failure counts only if the command still ``needed`` its stdin
+        (one that ended at once, e.g. a refusal, may close the channel under it)."""
+        self._thread.join()
+        if self._error is not None and needed:
+            raise self._error
+
+
+def _read(channel: paramiko.Channel, chunks: list[bytes], job: Job,
+          until_line: bool = False) -> str:
+    """Read stdout into ``chunks`` until the end (or, ``until_line``, the first line's end:
+    that line is taken out of ``chunks`` and returned)."""
+    while not (until_line and b"\n" in b"".join(chunks)):
+        channel.settimeout(max(0.05, job.remaining()))
+        data = channel.recv(65536)
+        if not data:
+            break
+        chunks.append(data)
+    if not until_line:
+        return ""
+    line, _, rest = b"".join(chunks).partition(b"\n")
+    chunks[:] = [rest] if rest else []
+    return line.decode("utf-8", errors="replace")
 
 
 def _text(chunks: list[bytes]) -> str:

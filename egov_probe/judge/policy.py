@@ -10,7 +10,6 @@ import copy
 import hashlib
 import ipaddress
 import re
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -21,6 +20,7 @@ from ..core.versions import policy_version_problem
 from ..core.yamlsource import (DATA_LIMITS, YamlDocument, decode_text, load_yaml, parse_yaml,
                                read_limited)
 from ..facts.browser_types import BROWSER_NAMES
+from .effective_policy import Policy
 
 DEFAULT_POLICY = "policy.yml"
 
@@ -230,23 +230,6 @@ POLICY_SPEC = Spec(keys={
                    else f"unknown phase {k!r}; expected 1 or 2"),
     "units": Spec(values=_OVERRIDE, key_check=lambda k: _unit_id_problem(k)),
 })
-
-
-@dataclass(frozen=True)
-class Policy:
-    """An effective policy: the file's defaults with the overrides of one phase and unit applied."""
-
-    policy_id: str
-    version: int
-    path: str
-    sha256: str
-    sections: dict
-
-    def section(self, name: str) -> dict:
-        return self.sections.get(name, {})
-
-    def browser_rule(self, browser: str) -> dict:
-        return self.section("browsers").get("rules", {}).get(browser, {"supported": False})
 
 
 def default_policy_path() -> Path:
