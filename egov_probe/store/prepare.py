@@ -19,7 +19,7 @@ from ..core.clock import utc_text
 from ..core.errors import InputError
 from ..core.report_file import (check_object, check_report, check_schema_version, check_time,
                                 check_unit)
-from ..core.yamlsource import DOCUMENT_LIMITS, parse_json_bytes
+from ..core.yamlsource import DOCUMENT_LIMITS, check_size, decode_text, parse_json_text
 from .signatures import KeyTable, checked_signature
 from .validation import mailbox_review_problems, mailbox_review_schema, report_problems
 
@@ -81,9 +81,11 @@ def prepare_document(raw: bytes, origin: str, rules: Rules,
 
 def parse_json(raw: bytes, origin: str = "") -> Document:
     """The document in ``raw`` (the project's one JSON loader, with its limits)."""
-    data = parse_json_bytes(raw, origin, DOCUMENT_LIMITS)
+    check_size(len(raw), DOCUMENT_LIMITS, origin)
+    text = decode_text(raw, origin)  # decoded once: parsed, then stored as received
+    data = parse_json_text(text, origin, DOCUMENT_LIMITS, utf8=True)
     check_object(data, origin, "report")
-    return Document(data, raw.decode("utf-8-sig"), hashlib.sha256(raw).hexdigest(), origin)
+    return Document(data, text, hashlib.sha256(raw).hexdigest(), origin)
 
 
 def canonical_form(data: Any) -> str:

@@ -245,5 +245,7 @@ def _zip_refusal(infos: list[zipfile.ZipInfo]) -> Optional[str]:
 
 
 def _inside(path: Path, folder: Path) -> bool:
-    """Whether ``path`` (under a resolved folder) lies in ``folder`` (resolved)."""
-    return path == folder or folder in path.parents
+    """Whether ``path`` (under a resolved folder) lies in ``folder`` (resolved); compared as text
+    (both are normalised), not through ``path.parents`` (built anew for each of 10,000 files)."""
+    text, folder_text = str(path), str(folder)
+    return text == folder_text or text.startswith(folder_text.rstrip(os.sep) + os.sep)
