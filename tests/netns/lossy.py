@@ -6,9 +6,10 @@ Layout (root, nothing changed in the host's own network or ruleset): one Linux b
 ``egovlo<tag>-<i>`` per probe, each with a veth into the bridge and an address of
 10.216.0.0/24 (the bridge is the run's own wire: parallel runs may use the same addresses).
 Each namespace has its own nft table ``egovloss`` that drops, on its *input* hook,
-``numgen random mod 100 < LOSS`` of the packets arriving from the link (loopback is exempt): a packet crossing the link passes exactly one receiver's input hook, so each packet,
-in either direction, is lost with that probability, as on a bad line (a drop on the sender's
-output hook would instead be reported to the sender's TCP as local congestion, not a loss).
+``numgen random mod 100 < LOSS`` of the packets arriving from the link (loopback is exempt):
+a packet crossing the link passes exactly one receiver's input hook, so each packet, in either
+direction, is lost with that probability, as on a bad line (a drop on the sender's output hook
+would instead be reported to the sender's TCP as local congestion, not a loss).
 
 ``set_loss(0)`` makes the link clean (enrolment), ``set_loss(30)`` lossy again.
 ``close()`` kills every process in the namespaces, deletes them and the bridge.
