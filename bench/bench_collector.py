@@ -141,7 +141,8 @@ class Collector:
         issued = ca.issue("collector", "127.0.0.1")
         self.cafile = ca.root.cert
         argv = probe_command("serve", "--store", self.store, "--listen", f"127.0.0.1:{self.port}",
-                             "--certfile", str(issued.cert), "--keyfile", str(issued.key))
+                             "--certfile", str(issued.cert), "--keyfile", str(issued.key),
+                             "--secret-file", str(self.work / "session.secret"))
         self.server = Server(argv, self.work / "serve.log",
                              env={**os.environ, "PYTHONIOENCODING": "utf-8"}).start()
         wait_listening("127.0.0.1", self.port, 60)

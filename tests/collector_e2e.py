@@ -4,6 +4,7 @@ uploads to finish."""
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from tests.test_store_factory import make_report, write_report
 
 CATEGORIES = ("system", "browser", "network", "signature", "mailbox", "clock")
 STATUSES = ("pass", "pass", "pass", "pass", "warn", "fail")
+START = dt.datetime(2015, 11, 2, 1, 0)
 
 
 def pilot_units(count: int) -> list[str]:
@@ -31,10 +33,12 @@ def write_reports(folder: Path, unit_id: str, count: int, checks: int = 60) -> d
     for index in range(count):
         statuses = {name: STATUSES[(index + n) % len(STATUSES)]
                     for n, name in enumerate(names)}
+        started = START + dt.timedelta(minutes=7 * index)  # the file's name: one per report
         report = make_report(unit_id=unit_id, hostname=f"{unit_id[:12]}-ws{index % 4}",
-                             started_at=f"2015-11-{1 + index % 28:02d}T0{index % 10}:00:00.000000Z",
+                             started_at=started.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
                              checks=names, statuses=statuses)
         written[report.report_id] = write_report(report, folder)
+    assert len(set(written.values())) == count, "two reports written to one file"
     return written
 
 

@@ -69,6 +69,7 @@ def test_a_server_killed_mid_upload_loses_nothing_and_stores_nothing_twice(store
     assert all(count < total for count in at_kills), f"killed too late: {at_kills}"
     assert codes == [0] * probes_count, logs(probes) + server.log()
     assert [p.waiting() for p in probes] == [[]] * probes_count
+    assert all(f"sent {reports}/{reports}" in p.log() for p in probes), logs(probes)
     rows = stored(store_target)
     assert len(rows) == total
     assert {row[0] for row in rows} == {rid for r in expected.values() for rid in r}
@@ -101,6 +102,7 @@ def test_a_probe_killed_mid_upload_keeps_its_outbox_and_sends_it_once(tmp_path):
         server.stop()
     assert code == 0, probe.log() + server.log()
     assert probe.waiting() == []
+    assert f"sent {len(left)}/{len(left)}" in probe.log()  # the second run sent what was left
     rows = stored(store)
     assert len(rows) == reports
     assert {row[0] for row in rows} == set(expected)

@@ -52,14 +52,17 @@ def test_every_report_crosses_a_lossy_link_exactly_once(tmp_path):
                                                      probe.unit_id, REPORTS) for probe in probes}
             runs = [probe.upload(sorted(expected[probe.unit_id].values())) for probe in probes]
             codes = wait_all(runs, UPLOAD_TIMEOUT_S)
+            dropped = link.dropped()
         finally:
             server.stop()
     finally:
         link.close()
     assert leftovers(tag) == []
+    assert dropped > 50  # the link did lose packets (counted by the nft rules)
     assert codes == [0] * PROBES, logs(probes)
     assert [probe.waiting() for probe in probes] == [[]] * PROBES
     assert [probe.rejected() for probe in probes] == [[]] * PROBES
+    assert all(f"sent {REPORTS}/{REPORTS}" in probe.log() for probe in probes), logs(probes)
     rows = stored(store)
     assert len(rows) == PROBES * REPORTS  # nothing twice
     assert {row[0] for row in rows} == {rid for reports in expected.values() for rid in reports}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -96,13 +97,23 @@ class LossyLink:
     def set_loss(self, percent: int) -> None:
         """Drop ``percent`` % of the packets each namespace receives from the link (0: none)."""
         self.loss_percent = percent
-        rule = f"iifname \"lo\" accept\n  numgen random mod 100 < {percent} drop" if percent \
-            else "iifname \"lo\" accept"
+        rule = "iifname \"lo\" accept"
+        if percent:
+            rule += f"\n  numgen random mod 100 < {percent} counter drop"
         ruleset = (f"table inet {TABLE}\ndelete table inet {TABLE}\n"
                    f"table inet {TABLE} {{\n chain input {{\n"
                    f"  type filter hook input priority 0; policy accept;\n  {rule}\n }}\n}}\n")
         for site in self.every_site():
             _run("ip", "netns", "exec", site.namespace, "nft", "-f", "-", input=ruleset)
+
+    def dropped(self) -> int:
+        """Packets dropped so far by every namespace's rule (since the last ``set_loss``)."""
+        total = 0
+        for site in self.every_site():
+            listed = _run("ip", "netns", "exec", site.namespace, "nft", "list", "table", "inet",
+                          TABLE).stdout
+            total += sum(int(n) for n in re.findall(r"counter packets (\d+)", listed))
+        return total
 
     def pids(self, site: Site) -> list[int]:
         out = _run("ip", "netns", "pids", site.namespace, check=False).stdout

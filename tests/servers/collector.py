@@ -74,7 +74,8 @@ class CollectorServer:
             self.port = 8443 if self.site else free_port()
         argv = probe_argv("serve", "--store", self.store, "--listen", f"{self.host}:{self.port}",
                           "--certfile", str(self.certificate.cert),
-                          "--keyfile", str(self.certificate.key))
+                          "--keyfile", str(self.certificate.key),
+                          "--secret-file", str(self.workdir / "session.secret"))
         if self.site:
             argv = self.site.argv(argv)
         self.starts += 1
@@ -185,7 +186,8 @@ class Probe:
         """Report ids still in the outbox (not the rejected ones)."""
         if not self.outbox.is_dir():
             return []
-        return sorted(p.name[:-len(".json")] for p in self.outbox.glob("*.json"))
+        return sorted(p.name[:-len(".json")] for p in self.outbox.glob("*.json")
+                      if p.name != "state.json")
 
     def rejected(self) -> list[Path]:
         folder = self.outbox / "rejected"
