@@ -65,6 +65,7 @@ from bench_matrix import make_reports  # noqa: E402 - the same reports as the ma
 from egov_probe.core.signing import generate_private_key, public_key_text, sign_report  # noqa: E402
 from egov_probe.matrix import load_unit_infos  # noqa: E402
 from egov_probe.store import open_database  # noqa: E402
+from tests.collector_e2e import count_stored  # noqa: E402
 from tests.pg import PostgresServer  # noqa: E402 - the tests' own PostgreSQL
 from tests.servers.ca import TestCA  # noqa: E402
 from tests.servers.ports import free_port, wait_listening  # noqa: E402
@@ -435,14 +436,6 @@ def timed_import(store: str, folder: Path, work: Path) -> float:
     return time.perf_counter() - started
 
 
-def count(store: str) -> int:
-    database = open_database(store)
-    try:
-        return database.query("SELECT COUNT(*) FROM reports")[0][0]
-    finally:
-        database.close()
-
-
 def stores(kind: str, work: Path, pg: Optional[PostgresServer]) -> tuple[str, str]:
     if kind == "postgresql" and pg:
         return pg.create_database("bench_import"), pg.create_database("bench_collector")
@@ -477,7 +470,7 @@ def bench(args: argparse.Namespace, work: Path, pg: Optional[PostgresServer]) ->
           f"KiB each; store: {args.store}")
     print("baseline: `egov-probe import` of the same files into a fresh store (same run)")
     import_s = timed_import(import_store, folder, work)
-    imported = count(import_store)
+    imported = count_stored(import_store)
     collector = Collector(collector_store, work).start()
     stream = None
     try:
@@ -500,7 +493,7 @@ def bench(args: argparse.Namespace, work: Path, pg: Optional[PostgresServer]) ->
         state: dict = {}
         for item in marker.left:  # after the clock: the store must hold every report
             send(collector.connection, item, state)
-        stored = count(collector_store)
+        stored = count_stored(collector_store)
     finally:
         if stream:
             stream.close()

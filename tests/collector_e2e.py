@@ -11,6 +11,7 @@ from pathlib import Path
 
 from egov_probe.matrix import load_unit_infos
 from egov_probe.store import open_database
+from egov_probe.store.queries import count_reports
 from tests.servers.collector import Probe
 from tests.test_store_factory import make_report, write_report
 
@@ -55,7 +56,7 @@ def stored(store: str) -> list[tuple[str, str, str]]:
 def count_stored(store: str) -> int:
     database = open_database(store)
     try:
-        return database.query("SELECT COUNT(*) FROM reports")[0][0]
+        return count_reports(database)
     finally:
         database.close()
 
