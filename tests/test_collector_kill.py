@@ -47,13 +47,21 @@ def _enrolled(server: CollectorServer, folder, units: list[str]) -> list[Probe]:
     return probes
 
 
+def _stop(probes: list[Probe], server: CollectorServer) -> None:
+    """Whatever happened: no probe and no server left running."""
+    for probe in probes:
+        probe.kill()
+    server.stop()
+
+
 def test_a_server_killed_mid_upload_loses_nothing_and_stores_nothing_twice(store_target,
                                                                           tmp_path):
     probes_count, reports = 3, 60
     total = probes_count * reports
     server = CollectorServer(store_target, tmp_path / "server", TestCA(tmp_path / "ca")).start()
+    probes: list[Probe] = []
     try:
-        probes = _enrolled(server, tmp_path, pilot_units(probes_count))
+        probes += _enrolled(server, tmp_path, pilot_units(probes_count))
         expected = {p.unit_id: write_reports(tmp_path / "reports" / p.unit_id, p.unit_id,
                                              reports) for p in probes}
         runs = [p.upload(sorted(expected[p.unit_id].values())) for p in probes]
@@ -65,7 +73,7 @@ def test_a_server_killed_mid_upload_loses_nothing_and_stores_nothing_twice(store
             server.start()
         codes = wait_all(runs, UPLOAD_TIMEOUT_S)
     finally:
-        server.stop()
+        _stop(probes, server)
     assert all(count < total for count in at_kills), f"killed too late: {at_kills}"
     assert codes == [0] * probes_count, logs(probes) + server.log()
     assert [p.waiting() for p in probes] == [[]] * probes_count
@@ -79,8 +87,10 @@ def test_a_probe_killed_mid_upload_keeps_its_outbox_and_sends_it_once(tmp_path):
     store = str(tmp_path / "store.sqlite")
     reports = 150
     server = CollectorServer(store, tmp_path / "server", TestCA(tmp_path / "ca")).start()
+    probes: list[Probe] = []
     try:
-        [probe] = _enrolled(server, tmp_path, pilot_units(1))
+        probes += _enrolled(server, tmp_path, pilot_units(1))
+        [probe] = probes
         expected = write_reports(tmp_path / "reports", probe.unit_id, reports)
         first = probe.upload(sorted(expected.values()))
         at_kill = _wait_stored(store, 10, [first])
@@ -99,7 +109,7 @@ def test_a_probe_killed_mid_upload_keeps_its_outbox_and_sends_it_once(tmp_path):
         second = probe.upload()  # no files: sends what the outbox holds
         [code] = wait_all([second], UPLOAD_TIMEOUT_S)
     finally:
-        server.stop()
+        _stop(probes, server)
     assert code == 0, probe.log() + server.log()
     assert probe.waiting() == []
     assert f"sent {len(left)}/{len(left)}" in probe.log()  # the second run sent what was left

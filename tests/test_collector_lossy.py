@@ -38,11 +38,12 @@ def test_every_report_crosses_a_lossy_link_exactly_once(tmp_path):
     ca = TestCA(tmp_path / "ca")
     link = LossyLink(PROBES, loss_percent=LOSS).start()
     tag = link.tag
+    probes: list[Probe] = []
     try:
         server = CollectorServer(store, tmp_path / "server", ca, site=link.server).start()
         try:
-            probes = [Probe(tmp_path / f"probe-{i}", unit, server, site=link.sites[i])
-                      for i, unit in enumerate(units)]
+            probes += [Probe(tmp_path / f"probe-{i}", unit, server, site=link.sites[i])
+                       for i, unit in enumerate(units)]
             link.set_loss(0)  # enrolment is a technician's one-off step: on a clean link
             for probe in probes:
                 enrolled = probe.enroll(server.token(probe.unit_id))
@@ -54,6 +55,8 @@ def test_every_report_crosses_a_lossy_link_exactly_once(tmp_path):
             codes = wait_all(runs, UPLOAD_TIMEOUT_S)
             dropped = link.dropped()
         finally:
+            for probe in probes:
+                probe.kill()
             server.stop()
     finally:
         link.close()
