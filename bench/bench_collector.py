@@ -41,6 +41,7 @@ import base64
 import gzip
 import http.client
 import json
+import math
 import multiprocessing
 import os
 import queue
@@ -390,8 +391,8 @@ class Marker(threading.Thread):
                 sent = send(self.collector.connection, item, state)
                 self.latencies.append(sent.latency)
                 delay = self._delay(item, sent, seen, database)
-                if delay is not None:
-                    self.delays.append(delay)
+                # no event within the wait counts as an infinite delay, never as no sample
+                self.delays.append(delay if delay is not None else (math.inf, math.inf))
                 time.sleep(MARKER_INTERVAL_S)
         finally:
             if database is not None:
@@ -522,7 +523,8 @@ def report(args, load: dict, marker: Marker, has_events: bool, import_s: float, 
     print(f"           + {marker_sent} marker reports (unit {marker.unit_id}) sent one at a time "
           f"during the load, {len(marker.left)} after it; stored in all: {stored} of {sent}")
     print(f"update delay, upload sent -> {page_kind}: p50 {page_p50 * 1000:.0f} ms, p99 "
-          f"{page_p99 * 1000:.0f} ms over {len(marker.delays)} uploads (after the upload's "
+          f"{page_p99 * 1000:.0f} ms over {len(marker.delays)} uploads, "
+          f"{sum(math.isinf(d) for d in from_send)} without an event in 5 s (after the upload's "
           f"answer: p50 {percentile(from_answer, 0.5) * 1000:.0f} ms, p99 "
           f"{percentile(from_answer, 0.99) * 1000:.0f} ms; negative: the event came first)")
     print(f"ratio: import's throughput / collector's = {import_rate / rate:.2f}")
