@@ -404,7 +404,7 @@ class Marker(threading.Thread):
         while time.time() < end:
             if self.stream:
                 for when, data in self.stream.events[seen:]:
-                    if item.unit_id in data:
+                    if data == item.unit_id:
                         return when - sent.sent_at, when - sent.answered_at
             else:
                 rows = database.query("SELECT 1 FROM reports WHERE report_id = ?",
