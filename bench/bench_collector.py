@@ -13,8 +13,9 @@ check of the shipped policy, ~16 % not passing, spread over the 78 units' workst
 1. the baseline: ``egov-probe import`` of the files into a fresh store (wall time of the
    command, as a DIC officer runs it with a stick);
 2. the collector: ``egov-probe serve`` (uvicorn, TLS with a test CA's certificate, on
-   127.0.0.1) over a fresh store; one Ed25519 key per unit enrolled through the real API
-   (``egov-probe token create`` then ``POST /v1/enroll``); then ``--clients`` clients (threads
+   127.0.0.1) over a fresh store; one Ed25519 key per workstation enrolled through the real
+   API, as each probe enrolls its own (``egov-probe token create`` per unit, then
+   ``POST /v1/enroll`` per workstation); then ``--clients`` clients (threads
    in ``--processes`` processes, each with its own keep-alive HTTPS connection) send every
    report once with ``PUT /v1/reports/{id}`` as the probe's sender does (gzip body,
    ``X-Egov-Key-Id``, ``X-Egov-Signature``, ``X-Egov-Outbox``), honouring ``Retry-After``.
@@ -108,22 +109,23 @@ class Prepared:
     headers: dict
 
 
-def load_reports(folder: Path) -> list[tuple[str, str, bytes]]:
-    """(report_id, unit_id, exact bytes) of each file."""
+def load_reports(folder: Path) -> list[tuple[str, tuple[str, str], bytes]]:
+    """(report_id, (unit_id, hostname), exact bytes) of each file."""
     found = []
     for path in sorted(folder.glob("*.json")):
         data = path.read_bytes()
-        document = json.loads(data)
-        found.append((document["report_id"], document["host"]["unit_id"], data))
+        host = json.loads(data)["host"]
+        found.append((json.loads(data)["report_id"], (host["unit_id"], host["hostname"]), data))
     return found
 
 
-def prepare(reports: list[tuple[str, str, bytes]], keys: dict) -> list[Prepared]:
-    """Compress and sign every report with its unit's key (the probes' work, done before)."""
+def prepare(reports: list[tuple[str, tuple[str, str], bytes]], keys: dict) -> list[Prepared]:
+    """Compress and sign every report with its workstation's key (the probes' work, done
+    before the clock starts)."""
     prepared = []
-    for report_id, unit_id, data in reports:
-        signature = sign_report(keys[unit_id], data)
-        prepared.append(Prepared(report_id, unit_id, gzip.compress(data, 6), {
+    for report_id, host, data in reports:
+        signature = sign_report(keys[host], data)
+        prepared.append(Prepared(report_id, host[0], gzip.compress(data, 6), {
             "Content-Type": "application/json", "Content-Encoding": "gzip",
             "X-Egov-Key-Id": signature.key_id, "X-Egov-Signature": signature.signature,
             "X-Egov-Outbox": "0"}))
@@ -164,32 +166,40 @@ class Collector:
             self.server.stop()
 
 
-def enroll_units(collector: Collector, unit_ids: list[str]) -> dict:
-    """One new key per unit, enrolled through ``token create`` and ``POST /v1/enroll``
-    (four units at a time: each ``token create`` is a command started anew)."""
+def enroll_hosts(collector: Collector, hosts: list[tuple[str, str]]) -> dict:
+    """One key per workstation, as each probe enrolls its own: a token per unit (``token
+    create``, four units at a time), then ``POST /v1/enroll`` for each (unit, hostname)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    units = sorted({unit for unit, _host in hosts})
     with ThreadPoolExecutor(4) as pool:
-        return dict(zip(unit_ids, pool.map(lambda unit: enroll_unit(collector, unit),
-                                           unit_ids)))
+        tokens = dict(zip(units, pool.map(lambda unit: unit_token(collector, unit), units)))
+        keys = pool.map(lambda host: enroll_key(collector, tokens[host[0]], host), hosts)
+        return dict(zip(hosts, keys))
 
 
-def enroll_unit(collector: Collector, unit_id: str):
+def unit_token(collector: Collector, unit_id: str) -> str:
     out = run_checked(probe_command("token", "create", "--store", collector.store,
                                     "--unit", unit_id))
-    token = TOKEN.search(out).group(0)
+    return TOKEN.search(out).group(0)
+
+
+def enroll_key(collector: Collector, token: str, host: tuple[str, str]):
     key = generate_private_key()
     body = json.dumps({"token": token, "public_key": public_key_text(key),
-                       "hostname": f"bench-{unit_id[:20]}", "machine_id": None})
-    connection = collector.connection()
-    connection.request("POST", "/v1/enroll", body=body.encode(),
-                       headers={"Content-Type": "application/json"})
-    answer = connection.getresponse()
-    text = answer.read()
-    connection.close()
-    if answer.status != 201:
-        raise RuntimeError(f"enroll {unit_id}: HTTP {answer.status} {text[:300]!r}")
-    return key
+                       "hostname": host[1], "machine_id": None}).encode()
+    while True:
+        connection = collector.connection()
+        connection.request("POST", "/v1/enroll", body=body,
+                           headers={"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        text = answer.read()
+        connection.close()
+        if answer.status == 201:
+            return key
+        if answer.status not in (429, 503):
+            raise RuntimeError(f"enroll {host}: HTTP {answer.status} {text[:300]!r}")
+        time.sleep(float(answer.getheader("Retry-After") or 1))
 
 
 # --- the clients -------------------------------------------------------------------------------
@@ -479,10 +489,10 @@ def bench(args: argparse.Namespace, work: Path, pg: Optional[PostgresServer]) ->
     collector = Collector(collector_store, work).start()
     stream = None
     try:
-        keys = enroll_units(collector, unit_ids)
         reports = load_reports(folder)
+        keys = enroll_hosts(collector, sorted({host for _id, host, _data in reports}))
         items = prepare(reports, keys)
-        marker_unit = reports[0][1]
+        marker_unit = reports[0][1][0]
         marker_items = [i for i in items if i.unit_id == marker_unit]
         load_items = [i for i in items if i.unit_id != marker_unit]
         # the files come unit by unit (the generator walks each unit's workstations); 78
