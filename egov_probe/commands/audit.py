@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                          unit_id=unit.unit_id if unit else None)
     report = run_audit(policy, unit=unit, officer=officer, sections=_sections(args, policy))
     path = write_report_atomic(report, args.out)
-    _sign_and_upload(args, path)
+    _sign_and_upload(args, path, report.host)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -63,17 +63,21 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_NOT_READY if report.readiness() == "not_ready" else EXIT_READY
 
 
-def _sign_and_upload(args: argparse.Namespace, path: Path) -> None:
+def _sign_and_upload(args: argparse.Namespace, path: Path, host) -> None:
     """The ``.sig`` beside the report when its unit has an identity here; with ``--upload``
     the report is queued and sent. Upload trouble is said on stderr, never changes the exit
-    code (that is the machine's readiness)."""
-    from .upload_options import (identities, open_outbox, queue_report, send_outbox,
-                                 sign_beside, warn_insecure)
+    code (that is the machine's readiness). ``host``: the report's, whose machine id the
+    audit has just read (not read again)."""
+    from ..upload.identity import has_identity
+    from .upload_options import (Identities, identity_dir, open_outbox, queue_report,
+                                 send_outbox, sign_beside, warn_insecure)
 
+    if not args.upload and not has_identity(identity_dir(args), host.unit_id):
+        return  # nothing to sign with, nothing to send: the report is not read again
     if args.upload:
         warn_insecure(args)
     try:
-        ids = identities(args)
+        ids = Identities(identity_dir(args), host.machine_id)
         sign_beside(path, ids)
         if args.upload:
             outbox = open_outbox(args)
