@@ -23,7 +23,7 @@ from egov_probe.core.report_file import read_report
 from tests.netns.hosts import Fleet, _command, leftovers
 from tests.servers.ca import TestCA
 from tests.servers.nginx import Nginx
-from tests.servers.policyfile import write_policy
+from tests.servers.policyfile import network_rules, quiet_signature, write_policy
 from tests.servers.ports import free_port
 
 pytestmark = [pytest.mark.netns,
@@ -43,20 +43,15 @@ def lab(tmp_path_factory):
         portal = web.add_tls_server(ca.issue("portal", hosts.gateway), hosts=(hosts.gateway,))
         local_only = web.add_tls_server(None, hosts=("127.0.0.1",))
         closed = free_port(hosts.gateway)
-        network = {
-            "overall_timeout_s": 8, "step_timeout_s": 2, "tls_min_version": "1.2",
-            "cert_expiry_warn_days": 30, "ipv6_required": False, "ca_file": str(ca.root.cert),
-            "clock_skew_s": {"warn_above": 60, "fail_above": 300},
-            "endpoints": [
-                {"id": "portal", "url": f"https://{hosts.gateway}:{portal}/", "kind": "https",
-                 "name": {"vi": "Cổng dịch vụ công", "en": "Public service portal"}},
-                {"id": "closed", "url": f"http://{hosts.gateway}:{closed}/", "kind": "http",
-                 "name": {"vi": "Cổng đóng", "en": "Closed port"}},
-                {"id": "controller_only", "url": f"http://127.0.0.1:{local_only}/",
-                 "kind": "http", "name": {"vi": "Chỉ máy điều khiển", "en": "Controller only"}}]}
-        signature = {"vgca_root_required": False, "signing_service_required": False,
-                     "signing_service_port": free_port()}
-        policy = write_policy(folder, network=network, signature=signature)
+        network = network_rules([
+            {"id": "portal", "url": f"https://{hosts.gateway}:{portal}/", "kind": "https",
+             "name": {"vi": "Cổng dịch vụ công", "en": "Public service portal"}},
+            {"id": "closed", "url": f"http://{hosts.gateway}:{closed}/", "kind": "http",
+             "name": {"vi": "Cổng đóng", "en": "Closed port"}},
+            {"id": "controller_only", "url": f"http://127.0.0.1:{local_only}/",
+             "kind": "http", "name": {"vi": "Chỉ máy điều khiển", "en": "Controller only"}}],
+            ca_file=str(ca.root.cert))
+        policy = write_policy(folder, network=network, signature=quiet_signature())
         with web:
             yield {"hosts": hosts, "policy": policy, "folder": folder}
     finally:

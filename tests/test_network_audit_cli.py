@@ -18,8 +18,7 @@ from tests.servers.ca import TestCA
 from tests.servers.dnsmasq import Dnsmasq
 from tests.servers.mail import MailServers
 from tests.servers.nginx import Nginx
-from tests.servers.policyfile import write_policy
-from tests.servers.ports import free_port
+from tests.servers.policyfile import network_rules, quiet_signature, write_policy
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,21 +37,16 @@ def site(tmp_path_factory):
     mail = MailServers(ca.issue("mail", "127.0.0.1"), {USER: PASSWORD})
     with web.start(), dns.start(), mail.start():
         mail.deliver(USER, "Subject: Lich hop\n\nThu moi.\n")
-        network = {
-            "overall_timeout_s": 10, "step_timeout_s": 2, "tls_min_version": "1.2",
-            "cert_expiry_warn_days": 30, "ipv6_required": False,
-            "clock_skew_s": {"warn_above": 60, "fail_above": 300},
-            "resolvers": [dns.resolver], "ca_file": str(ca.root.cert),
-            "endpoints": [
-                {"id": "qlvb", "url": f"https://qlvb.egov.test:{ok}/", "kind": "https",
-                 "name": {"vi": "Quản lý văn bản", "en": "Document management"}},
-                {"id": "motcua", "url": f"https://motcua.egov.test:{expired}/",
-                 "kind": "https", "name": {"vi": "Một cửa điện tử", "en": "One-stop shop"}}]}
+        network = network_rules([
+            {"id": "qlvb", "url": f"https://qlvb.egov.test:{ok}/", "kind": "https",
+             "name": {"vi": "Quản lý văn bản", "en": "Document management"}},
+            {"id": "motcua", "url": f"https://motcua.egov.test:{expired}/",
+             "kind": "https", "name": {"vi": "Một cửa điện tử", "en": "One-stop shop"}}],
+            overall_timeout_s=10, resolvers=[dns.resolver], ca_file=str(ca.root.cert))
         mailbox = {"submission_url": f"smtp://127.0.0.1:{mail.submission_port}",
                    "imap_url": f"imaps://127.0.0.1:{mail.imaps_port}"}
-        signature = {"vgca_root_required": False, "signing_service_required": False,
-                     "signing_service_port": free_port()}
-        policy = write_policy(folder, network=network, mailbox=mailbox, signature=signature)
+        policy = write_policy(folder, network=network, mailbox=mailbox,
+                              signature=quiet_signature())
         yield {"policy": policy, "mail": mail, "resolver": dns.resolver}
 
 

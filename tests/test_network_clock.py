@@ -64,3 +64,32 @@ def test_ntp_servers_of_the_policy_are_asked_beside_the_endpoints():
         ("ntp", "refused", f"127.0.0.1:{port}")]
     check = judge_clock(facts.endpoints, facts.ntp, RULES)
     assert check.status is Status.SKIPPED and check.details["ntp"][0]["error"] == "refused"
+
+
+def test_the_signature_section_leaves_the_ntp_servers_to_the_network_section():
+    """Both sections once, as an audit runs them: the policy's NTP server is asked once (the
+    signature section asked it again and threw the answer away)."""
+    import socket
+
+    from egov_probe.facts.net_proxy import NO_PROXY
+    from egov_probe.facts.network import collect_network
+    from egov_probe.facts.signature import collect_signature
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    rules = {"step_timeout_s": 0.3, "overall_timeout_s": 2, "endpoints": [],
+             "ntp_servers": [f"127.0.0.1:{server.getsockname()[1]}"]}
+    try:
+        collect_network(rules, NO_PROXY)
+        collect_signature({"signing_service_port": free_port()}, rules, NO_PROXY)
+        asked = 0
+        while True:
+            try:
+                server.recv(512)
+            except socket.timeout:
+                break
+            asked += 1
+    finally:
+        server.close()
+    assert asked == 1

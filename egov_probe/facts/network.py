@@ -213,13 +213,11 @@ class NetworkFacts:
                 "ntp": [s.as_dict() for s in self.ntp]}
 
 
-def collect_network(rules: Mapping, proxy: ProxySettings,
-                    kinds: Optional[frozenset[str]] = None) -> NetworkFacts:
-    """Probe the policy's endpoints (of ``kinds``; default: all but the signature services)
-    and its NTP servers at once, within ``overall_timeout_s``."""
+def collect_network(rules: Mapping, proxy: ProxySettings) -> NetworkFacts:
+    """Probe the policy's endpoints (all but the signature services) and its NTP servers at
+    once, within ``overall_timeout_s``."""
     settings = ProbeSettings.from_policy(rules, proxy)
-    endpoints = [e for e in rules.get("endpoints", []) if
-                 (e["kind"] in kinds if kinds is not None else e["kind"] not in SIGNATURE_KINDS)]
+    endpoints = [e for e in rules.get("endpoints", []) if e["kind"] not in SIGNATURE_KINDS]
     overall = float(rules.get("overall_timeout_s", 20))
     deadline = time.monotonic() + overall
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="egov-ntp")
@@ -232,6 +230,17 @@ def collect_network(rules: Mapping, proxy: ProxySettings,
         answers = []
     pool.shutdown(wait=False, cancel_futures=True)
     return NetworkFacts(proxy, probes, answers)
+
+
+def collect_signature_endpoints(rules: Mapping, proxy: ProxySettings) -> list[ProbeResult]:
+    """Probe the policy's signature services (CRL, OCSP, timestamp) within
+    ``overall_timeout_s``; with none, nothing is set up (no trust store loaded, no NTP asked:
+    the network section does that)."""
+    endpoints = [e for e in rules.get("endpoints", []) if e["kind"] in SIGNATURE_KINDS]
+    if not endpoints:
+        return []
+    return probe_endpoints(endpoints, ProbeSettings.from_policy(rules, proxy),
+                           float(rules.get("overall_timeout_s", 20)))
 
 
 def _address(host: str, settings: ProbeSettings) -> str:

@@ -62,11 +62,11 @@ class SignatureFacts:
 def collect_signature(rules: dict, network_rules: dict, proxy) -> SignatureFacts:
     """The certificate stores, the local signing service and the policy's CRL/OCSP/timestamp
     URLs."""
-    from .network import SIGNATURE_KINDS, collect_network
+    from .network import collect_signature_endpoints
 
     timeout = float(network_rules.get("step_timeout_s", 5))
     return SignatureFacts(
         stores=read_cert_stores(rules.get("trust_store")) if rules.get("vgca_roots") else [],
         signing_service=probe_signing_service(int(rules.get("signing_service_port", 8987)),
                                               timeout),
-        endpoints=collect_network(network_rules, proxy, SIGNATURE_KINDS).endpoints)
+        endpoints=collect_signature_endpoints(network_rules, proxy))

@@ -26,7 +26,8 @@ from ..judge.policy import Policy, load_policy
 from .collect import TransportOptions, collect, partial_evidence, unverified_because
 from .host import HostFailure, InventoryHost, Job
 from .progress import Progress, category
-from .remote_network import HostSections, ProbeBundle, not_checked
+from .probe_bundle import ProbeBundle
+from .remote_network import HostSections, not_checked
 from .reports import RemoteEvidence, failure_report, host_report
 from .ssh import ssh_session
 

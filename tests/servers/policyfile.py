@@ -27,3 +27,19 @@ def write_policy(folder: Path, *, network: Optional[dict] = None,
 def policy_with(folder: Path, **sections: dict) -> Policy:
     """The loaded (validated) policy of :func:`write_policy`."""
     return load_policy(write_policy(folder, **sections))
+
+
+def network_rules(endpoints: list[dict], **more: Any) -> dict:
+    """A test policy's ``network`` section: ``endpoints`` (and ``more``) with short timeouts."""
+    return {"overall_timeout_s": 8, "step_timeout_s": 2, "tls_min_version": "1.2",
+            "cert_expiry_warn_days": 30, "ipv6_required": False,
+            "clock_skew_s": {"warn_above": 60, "fail_above": 300}, "endpoints": endpoints,
+            **more}
+
+
+def quiet_signature() -> dict:
+    """A test policy's ``signature`` section that requires nothing and asks a closed port."""
+    from .ports import free_port
+
+    return {"vgca_root_required": False, "signing_service_required": False,
+            "signing_service_port": free_port()}
