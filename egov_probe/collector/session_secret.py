@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import stat
 from pathlib import Path
 from typing import Mapping
 
 from ..core.errors import InputError, OutputError
+from ..core.private_file import create_private, open_to_others
 
 SECRET_ENV = "EGOV_COLLECTOR_SECRET"
 SECRET_FILE = "egov-collector.secret"
@@ -31,22 +31,18 @@ def session_secret(path: Path, environ: Mapping[str, str] = os.environ) -> bytes
 
 def _create(path: Path) -> None:
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        create_private(path, (secrets.token_hex(32) + "\n").encode("ascii"))
     except FileExistsError:
         return  # another start made it just now
     except OSError as exc:
         raise OutputError(f"cannot create the session secret: {exc.strerror}",
                           path=str(path)) from exc
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(secrets.token_hex(32) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _read(path: Path) -> bytes:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise InputError(f"others may read the session secret (mode {stat.S_IMODE(mode):o}): "
+    mode = open_to_others(path)
+    if mode is not None:
+        raise InputError(f"others may read the session secret (mode {mode:o}): "
                          f"chmod 600 {path}", path=str(path))
     text = path.read_text(encoding="ascii", errors="replace").strip()
     if len(text) < _SHORTEST:

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import secrets
-import stat
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from typing import Any, Mapping, Optional
 from ..core.atomic import write_json_atomic
 from ..core.clock import utc_now, utc_text
 from ..core.errors import InputError
+from ..core.private_file import create_private, open_to_others
 from ..core.signing import key_id_of, public_key_text
 
 IDENTITY_ENV = "EGOV_IDENTITY"
@@ -162,7 +162,7 @@ class PendingKey:
         self.private_key = private_key
         self.public_key = public_key_text(private_key)
         self.path = self.folder / f".pending-{secrets.token_hex(8)}{KEY_SUFFIX}"
-        write_private_file(self.path, private_key_pem(private_key))
+        create_private(self.path, private_key_pem(private_key))
 
     def commit(self, record: IdentityRecord) -> Identity:
         """Store the key as ``<unit_id>.key`` and the record beside it. An identity the unit
@@ -194,17 +194,6 @@ def new_record(server: str, answer: Mapping[str, Any], public_key: str,
                           machine_id=machine_id, enrolled_at=utc_text(utc_now()),
                           unit_name=name if isinstance(name, str) else None,
                           ca_file=str(Path(ca_file).resolve()) if ca_file else None)
-
-
-def write_private_file(path: Path, data: bytes) -> None:
-    """Create ``path`` readable by its owner only (0600 from the first byte: ``O_EXCL``)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def private_key_pem(private_key) -> bytes:
@@ -240,10 +229,8 @@ def load_identity(folder: Path, unit_id: str, machine_id: Optional[str]) -> Iden
 
 def check_private(path: Path) -> None:
     """Refuse a key file that its group or others may read or write (Linux)."""
-    if sys.platform == "win32":
-        return
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    if mode & 0o077:
+    mode = open_to_others(path)
+    if mode is not None:
         raise InputError(f"the key file is readable by others (mode {mode:04o}): anyone on "
                          f"this machine could sign as it. Run: chmod 600 {path} (then ask the "
                          f"DIC whether to revoke the key) / tệp khóa để người khác đọc được",

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from egov_probe.core.errors import InputError
+from egov_probe.core.private_file import create_private
 from egov_probe.core.signing import generate_private_key, key_id_of
 from egov_probe.upload.identity import (CloneError, PendingKey, default_identity_dir,
-                                        enrolled_units, has_identity, load_identity,
-                                        write_private_file)
+                                        enrolled_units, has_identity, load_identity)
 from tests.upload.support import MACHINE, OTHER_MACHINE, make_identity
 
 
@@ -92,10 +92,10 @@ def test_enrolling_again_keeps_the_old_identity_aside(tmp_path):
 
 def test_private_file_is_never_opened_over_another(tmp_path):
     path = tmp_path / "k"
-    write_private_file(path, b"one")
+    create_private(path, b"one")
     with pytest.raises(FileExistsError):
-        write_private_file(path, b"two")
-    assert path.read_bytes() == b"one"
+        create_private(path, b"two")
+    assert path.read_bytes() == b"one" and path.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_unit_id_cannot_escape_the_folder(tmp_path):
