@@ -16,6 +16,7 @@ class UpdateBus:
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
 
     def publish(self, unit_id: str) -> None:
         """Tell every subscriber that ``unit_id`` changed. Safe from worker threads."""
@@ -31,7 +32,16 @@ class UpdateBus:
         else:
             loop.call_soon_threadsafe(self._deliver, unit_id)
 
-    def _deliver(self, unit_id: str) -> None:
+    def close(self) -> None:
+        """The server stops: every subscriber gets ``None`` (its stream ends at once, the page
+        reconnects to the restarted server), and so does any that subscribes after. Safe
+        from a signal handler or another thread."""
+        self._closed = True
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._deliver, None)
+
+    def _deliver(self, unit_id: str | None) -> None:
         for queue in list(self._queues):
             try:
                 queue.put_nowait(unit_id)
@@ -40,10 +50,13 @@ class UpdateBus:
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue]:
-        """A queue of unit ids for as long as the caller keeps the context open."""
+        """A queue of unit ids for as long as the caller keeps the context open; ``None`` in
+        it: the bus is closed, stop reading."""
         self._loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_LIMIT)
         self._queues.add(queue)
+        if self._closed:
+            queue.put_nowait(None)
         try:
             yield queue
         finally:

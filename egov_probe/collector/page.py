@@ -194,7 +194,8 @@ class LivePage:
         fetches every row), then one ``unit`` event per unit the API changed. Every
         KEEPALIVE_S without one: the version again if the store changed otherwise (a USB
         import, another server process), else a comment. The stream ends when the viewer's
-        session does (the page then goes to the login)."""
+        session does (the page then goes to the login), and when the server stops (the page
+        reconnects)."""
         known = self.ctx.unit_ids()
         async with self.ctx.bus.subscribe() as queue:
             version = await run_in_threadpool(self._version)  # after subscribing: no gap
@@ -211,5 +212,7 @@ class LivePage:
                         else ": keep-alive\n\n"
                     version = now
                     continue
+                if unit_id is None:
+                    return  # the server stops
                 if unit_id in known:
                     yield f"event: unit\ndata: {unit_id}\n\n"

@@ -17,8 +17,8 @@ NAME = "serve"
 HELP = ("chạy dịch vụ thu thập báo cáo qua HTTPS / run the collector: the probes' HTTPS API "
         "and the live readiness page")
 DEFAULT_LISTEN = "127.0.0.1:8443"
-# Open live pages (server-sent events) never end by themselves: on stop, uvicorn would wait
-# for them for ever. Uploads in flight finish well within this.
+# Open live pages (server-sent events) are ended as the stop begins (the update bus closes);
+# uploads in flight finish well within this.
 GRACEFUL_STOP_S = 5
 
 
@@ -122,5 +122,13 @@ def run(args: argparse.Namespace) -> int:
                             timeout_graceful_shutdown=GRACEFUL_STOP_S)
     print(f"Dịch vụ thu thập / collector: {'https' if tls else 'http'}://{args.listen}, "
           f"kho / store {location}", flush=True)
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    stop = server.handle_exit
+
+    def handle_exit(sig, frame) -> None:  # SIGINT, SIGTERM: the open pages' streams end now
+        ctx.bus.close()
+        stop(sig, frame)
+
+    server.handle_exit = handle_exit  # type: ignore[method-assign]
+    server.run()
     return EXIT_READY
