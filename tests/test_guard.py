@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +43,7 @@ def test_a_process_of_the_session_left_running_is_reported(guard):
     watch.start()
     process = subprocess.Popen(["sleep", "30"])
     try:
+        _until_it_runs(process.pid, "sleep")
         [problem] = watch.problems(grace=0)
         assert f"process {process.pid}" in problem and "sleep 30" in problem
     finally:
@@ -72,3 +75,14 @@ def test_another_session_at_the_same_time_limits_the_comparison(guard):
     finally:
         other.kill()
         other.wait()
+
+
+def _until_it_runs(pid: int, program: str) -> None:
+    """Until ``pid`` runs ``program``: between fork and exec, /proc shows the environment the
+    parent itself started with, not the one the child is given (a race the test lost once)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == program.encode():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never ran {program}")
