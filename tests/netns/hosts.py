@@ -69,7 +69,12 @@ exec sleep 30 >/dev/null 2>&1
 
 
 def run(*args: str, input: Optional[str] = None, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(args, input=input, capture_output=True, text=True, check=check)
+    """``args`` run with its output captured; with ``check``, a failure names the command and
+    what it said on stderr."""
+    done = subprocess.run(args, input=input, capture_output=True, text=True, check=False)
+    if check and done.returncode:
+        raise RuntimeError(f"{' '.join(args)}: {done.stderr.strip()}")
+    return done
 
 
 @dataclass

@@ -22,20 +22,13 @@ import os
 import re
 import secrets
 import signal
-import subprocess
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from tests.netns.hosts import run
+
 NETWORK = ipaddress.ip_network("10.216.0.0/24")
 TABLE = "egovloss"
-
-
-def _run(*argv: str, input: Optional[str] = None, check: bool = True
-         ) -> subprocess.CompletedProcess:
-    done = subprocess.run(argv, input=input, capture_output=True, text=True, check=False)
-    if check and done.returncode:
-        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
-    return done
 
 
 @dataclass(frozen=True)
@@ -83,14 +76,14 @@ class LossyLink:
     def _network(self, prefix: int) -> None:
         lines = [f"link add {self.bridge} type bridge", f"link set {self.bridge} up"]
         lines += [f"netns add {site.namespace}" for site in self.every_site()]
-        _run("ip", "-batch", "-", input="\n".join(lines) + "\n")
+        run("ip", "-batch", "-", input="\n".join(lines) + "\n")
         lines = []
         for site in self.every_site():
             lines += [f"link add {site.veth} type veth peer name eth0 netns {site.namespace}",
                       f"link set {site.veth} master {self.bridge} up"]
-        _run("ip", "-batch", "-", input="\n".join(lines) + "\n")
+        run("ip", "-batch", "-", input="\n".join(lines) + "\n")
         for site in self.every_site():
-            _run("ip", "-n", site.namespace, "-batch", "-",
+            run("ip", "-n", site.namespace, "-batch", "-",
                  input=f"addr add {site.address}/{prefix} dev eth0\n"
                        "link set eth0 up\nlink set lo up\n")
 
@@ -104,19 +97,19 @@ class LossyLink:
                    f"table inet {TABLE} {{\n chain input {{\n"
                    f"  type filter hook input priority 0; policy accept;\n  {rule}\n }}\n}}\n")
         for site in self.every_site():
-            _run("ip", "netns", "exec", site.namespace, "nft", "-f", "-", input=ruleset)
+            run("ip", "netns", "exec", site.namespace, "nft", "-f", "-", input=ruleset)
 
     def dropped(self) -> int:
         """Packets dropped so far by every namespace's rule (since the last ``set_loss``)."""
         total = 0
         for site in self.every_site():
-            listed = _run("ip", "netns", "exec", site.namespace, "nft", "list", "table", "inet",
+            listed = run("ip", "netns", "exec", site.namespace, "nft", "list", "table", "inet",
                           TABLE).stdout
             total += sum(int(n) for n in re.findall(r"counter packets (\d+)", listed))
         return total
 
     def pids(self, site: Site) -> list[int]:
-        out = _run("ip", "netns", "pids", site.namespace, check=False).stdout
+        out = run("ip", "netns", "pids", site.namespace, check=False).stdout
         return [int(p) for p in out.split()]
 
     def close(self) -> None:
@@ -131,7 +124,7 @@ class LossyLink:
         lines += [f"netns del {site.namespace}" for site in self.every_site()]
         if self.bridge:
             lines.append(f"link del {self.bridge}")
-        _run("ip", "-force", "-batch", "-", input="\n".join(lines) + "\n", check=False)
+        run("ip", "-force", "-batch", "-", input="\n".join(lines) + "\n", check=False)
 
     def __enter__(self) -> "LossyLink":
         return self.start()
@@ -142,9 +135,9 @@ class LossyLink:
 
 def leftovers(tag: str) -> list[str]:
     """Namespaces, veths or the bridge of run ``tag`` still present."""
-    found = [n for n in _run("ip", "netns", "list", check=False).stdout.split()
+    found = [n for n in run("ip", "netns", "list", check=False).stdout.split()
              if n.startswith(f"egovlo{tag}-")]
-    links = _run("ip", "-o", "link", "show", check=False).stdout
+    links = run("ip", "-o", "link", "show", check=False).stdout
     found += sorted({part.split("@")[0] for line in links.splitlines()
                      for part in line.split(": ")[1:2]
                      if part.startswith((f"egovl{tag}", f"egovbr-lo{tag}"))})

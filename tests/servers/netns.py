@@ -12,12 +12,7 @@ import secrets
 import subprocess
 from typing import Optional
 
-
-def _run(*argv: str) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
-    return done.stdout
+from tests.netns.hosts import run
 
 
 class Netns:
@@ -48,30 +43,30 @@ class Netns:
         return self
 
     def _create(self) -> Netns:
-        _run("ip", "netns", "add", self.name)
+        run("ip", "netns", "add", self.name)
         self.created = True
-        _run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if,
+        run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if,
              "netns", self.name)
-        _run("ip", "addr", "add", f"{self.host_address}/32", "dev", self.host_if)
-        _run("ip", "link", "set", self.host_if, "up")
-        _run("ip", "route", "add", f"{self.address}/32", "dev", self.host_if)
+        run("ip", "addr", "add", f"{self.host_address}/32", "dev", self.host_if)
+        run("ip", "link", "set", self.host_if, "up")
+        run("ip", "route", "add", f"{self.address}/32", "dev", self.host_if)
         ns = ("ip", "-n", self.name)
-        _run(*ns, "addr", "add", f"{self.address}/32", "dev", self.ns_if)
-        _run(*ns, "link", "set", self.ns_if, "up")
-        _run(*ns, "link", "set", "lo", "up")
-        _run(*ns, "route", "add", f"{self.host_address}/32", "dev", self.ns_if)
+        run(*ns, "addr", "add", f"{self.address}/32", "dev", self.ns_if)
+        run(*ns, "link", "set", self.ns_if, "up")
+        run(*ns, "link", "set", "lo", "up")
+        run(*ns, "route", "add", f"{self.host_address}/32", "dev", self.ns_if)
         return self
 
     def blackhole(self) -> Netns:
         """Drop everything arriving in the namespace (nftables inside it)."""
         nft = ("ip", "netns", "exec", self.name, "nft")
-        _run(*nft, "add", "table", "inet", "egovnet")
-        _run(*nft, "add", "chain", "inet", "egovnet", "input",
+        run(*nft, "add", "table", "inet", "egovnet")
+        run(*nft, "add", "chain", "inet", "egovnet", "input",
              "{ type filter hook input priority 0; policy drop; }")
         return self
 
     def exec(self, *argv: str) -> str:
-        return _run("ip", "netns", "exec", self.name, *argv)
+        return run("ip", "netns", "exec", self.name, *argv).stdout
 
     def stop(self) -> None:
         if not self.created:
