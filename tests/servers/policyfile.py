@@ -9,6 +9,8 @@ import yaml
 
 from egov_probe.judge.policy import Policy, default_policy_path, load_policy
 
+from .ports import free_port
+
 
 def write_policy(folder: Path, *, network: Optional[dict] = None,
                  mailbox: Optional[dict] = None, signature: Optional[dict] = None) -> Path:
@@ -39,7 +41,5 @@ def network_rules(endpoints: list[dict], **more: Any) -> dict:
 
 def quiet_signature() -> dict:
     """A test policy's ``signature`` section that requires nothing and asks a closed port."""
-    from .ports import free_port
-
     return {"vgca_root_required": False, "signing_service_required": False,
             "signing_service_port": free_port()}
